@@ -1,0 +1,262 @@
+"""Domain values shared by every stage: frozen, typed, free of I/O.
+
+Stages pass these along one way (fetch -> sources -> classify/match -> store -> notify), so
+each stage can be tested with plain values and no server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+REPORT_TYPES = ("monitoring_visit", "focused_visit", "inspection", "jtai", "area_send", "other")
+JUDGEMENTS = ("outstanding", "good", "requires_improvement", "inadequate")
+KINDS = ("ofsted_report", "news_article")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """How the fetch layer behaves; built from the [http] table and per-source overrides."""
+
+    user_agent: str = "ofsted-watch/0.1 (+https://github.com/ofsted-watch/ofsted-watch)"
+    timeout: float = 20.0  # connect and per-read timeout, seconds
+    deadline: float = 30.0  # wall-clock budget for one request, body included
+    max_bytes: int = 20_000_000  # decoded bytes; larger bodies are refused
+    min_interval: float = 1.0  # seconds between requests to one host
+    retries: int = 3  # extra attempts on connection errors, 429 and 5xx
+    backoff_base: float = 0.5  # seconds; full jitter, doubled each attempt
+    backoff_cap: float = 30.0  # seconds, longest sleep between retries
+    retry_after_cap: float = 60.0  # longest Retry-After honoured in-line; longer defers the host
+    respect_robots: bool = True
+    allow_private: bool = False  # loopback/private/link-local addresses allowed
+    max_redirects: int = 5
+    retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)  # the Ofsted source adds 403
+    max_workers: int = 16  # sources polled at once (different hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators stored per URL so the next poll can be conditional."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.etag or self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One HTTP response as the rest of the program sees it. A 304 has an empty body."""
+
+    url: str  # the final URL, after redirects
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)  # keys lower-case
+    encoding: str | None = None  # declared or sniffed charset
+    validators: Validators = field(default_factory=Validators)
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Council:
+    """One row of the council register (a children's services authority)."""
+
+    name: str  # official name, e.g. "Reading Borough Council"
+    short_name: str  # common name, e.g. "Reading"; used for display
+    gss_code: str
+    dfe_la_code: str
+    ofsted_urn: str | None
+    region: str
+    aliases: tuple[str, ...] = ()
+    delivery_bodies: tuple[str, ...] = ()  # e.g. "Brighter Futures for Children"
+    other_gss_codes: tuple[str, ...] = ()  # e.g. Barnsley's 2025 code E08000038
+    valid_to: date | None = None  # set only for abolished predecessors
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+    def ref(self) -> dict[str, str | None]:
+        """The council as the webhook payload names it."""
+        return {"name": self.short_name, "gss_code": self.gss_code, "ofsted_urn": self.ofsted_urn}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One entry from a feed or news page, before classification."""
+
+    source: str  # source name from config
+    key: str  # identity within the source: guid, else canonical link, else content hash
+    title: str
+    url: str | None  # canonical link (tracking parameters removed)
+    published: datetime | None  # timezone-aware UTC
+    summary: str = ""  # plain text
+    body: str = ""  # plain text of the full content, when the feed carries it
+    categories: tuple[str, ...] = ()
+    publisher: str | None = None  # e.g. Google News "Headline - Publisher"
+    publisher_url: str | None = None  # Google News <source url>
+    raw_link: str | None = None  # link exactly as the feed gave it
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a council was matched: the text found and where."""
+
+    council: str  # short name of the council
+    text: str  # the matched text as written
+    where: str  # "title", "summary", "body", "label", "pdf"
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class CouncilMatch:
+    """Councils an item is about, main one first, with the evidence for each."""
+
+    councils: tuple[Council, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What an item says about an inspection: relevance, type and judgement."""
+
+    relevant: bool
+    report_type: str | None = None  # one of REPORT_TYPES
+    judgement: str | None = None  # one of JUDGEMENTS
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One Ofsted report on a council's children's services (a file on the provider page)."""
+
+    urn: str
+    council_name: str  # as the provider page writes it
+    label: str  # link label as the site writes it
+    url: str  # file URL
+    file_id: str | None  # numeric id from files.ofsted.gov.uk, when present
+    report_type: str  # one of REPORT_TYPES
+    published: date | None  # the site's date (nonvisual span)
+    visit_dates: tuple[date, ...] = ()
+    pdf_published: date | None = None  # the PDF's own "Report published" date
+    visit_number: int | None = None  # ordinal of a monitoring visit
+    inadequate_since: str | None = None  # "YYYY-MM" of the judgement a monitoring visit follows
+    judgement: str | None = None
+    sub_judgements: Mapping[str, str] = field(default_factory=dict)
+    summary: str | None = None
+    council_as_written: str | None = None  # from the PDF text
+    text_available: bool = False
+    available: bool = True  # False when the file is the "Report not found" page
+
+    @property
+    def key(self) -> str:
+        """Identity of a report: its file id or URL, never its position on the page."""
+        return f"ofsted:{self.file_id}" if self.file_id else f"ofsted:{self.url}"
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One new thing worth telling someone about; `payload()` is the webhook `data` object."""
+
+    id: str  # stable: the same report or story always gets the same id
+    kind: str  # one of KINDS
+    report_type: str | None
+    councils: tuple[Council, ...]
+    title: str
+    url: str | None
+    published: date | None
+    source: str
+    first_seen: datetime
+    visit_dates: tuple[date, ...] = ()
+    judgement: str | None = None
+    summary: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "report_type": self.report_type,
+            "councils": [c.ref() for c in self.councils],
+            "title": self.title,
+            "url": self.url,
+            "published": self.published.isoformat() if self.published else None,
+            "visit_dates": [d.isoformat() for d in self.visit_dates],
+            "judgement": self.judgement,
+            "source": self.source,
+            "summary": self.summary,
+            "first_seen": self.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+AlertStatus = Literal["pending", "sending", "delivered", "failed", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one send attempt, decided by the channel, acted on by the dispatcher."""
+
+    outcome: Literal["delivered", "retry", "rejected"]
+    detail: str = ""
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    """What one poll of one source produced. Stored atomically by the pipeline."""
+
+    source: str
+    items: tuple[Item, ...] = ()
+    reports: tuple[Report, ...] = ()
+    validators: Mapping[str, Validators] = field(default_factory=dict)  # url -> new validators
+    cursor: Mapping[str, Any] | None = None  # source-specific memory; None keeps the old one
+    not_modified: bool = False
+    requests: int = 0
+    bytes_read: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+class Fetch(Protocol):
+    """The fetch layer as sources see it (implemented by fetch.Fetcher)."""
+
+    def get(
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        max_bytes: int | None = None,
+        accept: str | None = None,
+    ) -> Fetched: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollContext:
+    """What a source may use during one poll: HTTP, its stored memory, the watchlist."""
+
+    fetch: Fetch
+    validators: Mapping[str, Validators]  # url -> stored validators
+    cursor: Mapping[str, Any]  # what the source stored last time ({} on the first poll)
+    watched: tuple[Council, ...]
+    now: Clock
+    full_history: bool = False  # backfill: read every provider page of watched councils
+
+
+class Source(Protocol):
+    """A configured source; one implementation per `type` (see sources.SOURCE_TYPES)."""
+
+    name: str
+
+    def poll(self, ctx: PollContext) -> SourceResult: ...

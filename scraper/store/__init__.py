@@ -1,0 +1,186 @@
+"""The only package that speaks SQL. `Store` is the facade the rest of the program uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from scraper.models import Detection, Item, Report, SourceResult
+from scraper.store import queue, records
+from scraper.store.db import make_engine, transaction, upgrade
+from scraper.store.queue import AlertRow
+from scraper.store.records import Route, SourceState
+from scraper.store.schema import detections
+
+__all__ = ["AlertRow", "PollRecord", "Route", "SourceState", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one successful poll produced, stored in one transaction."""
+
+    result: SourceResult
+    items: Sequence[tuple[Item, str | None, str | None]]  # (item, story key, detection id)
+    reports: Sequence[tuple[Report, str | None]]  # (report, GSS code of its council)
+    detections: Sequence[tuple[Detection, str | None]]  # (detection, title key)
+    baseline: bool  # True: record silently, queue nothing
+
+
+class Store:
+    """Typed operations over the database; each call is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(1)).scalar() == 1
+
+    # -- sources -----------------------------------------------------------------------------
+    def load_state(self, name: str) -> SourceState:
+        with transaction(self.engine) as conn:
+            return records.load_state(conn, name)
+
+    def states(self) -> list[SourceState]:
+        with transaction(self.engine) as conn:
+            return records.all_states(conn)
+
+    def record_poll(
+        self,
+        rec: PollRecord,
+        *,
+        old: SourceState,
+        now: datetime,
+        routes: Callable[[Detection], list[Route]],
+    ) -> list[Detection]:
+        """Store a poll atomically; returns the detections that were new (and were queued)."""
+        new: list[Detection] = []
+        with transaction(self.engine) as conn:
+            for det, title_key in rec.detections:
+                if records.save_detection(conn, det, title_key, rec.baseline):
+                    new.append(det)
+                    if not rec.baseline:
+                        queue.enqueue(conn, det.id, routes(det), now)
+            for item, story_key, det_id in rec.items:
+                records.save_item(conn, item, story_key, det_id, now)
+            for report, gss in rec.reports:
+                records.save_report(conn, rec.result.source, report, gss, now)
+            records.save_success(conn, rec.result, old, now)
+        return new
+
+    def record_failure(self, name: str, error: str, now: datetime) -> None:
+        with transaction(self.engine) as conn:
+            records.save_failure(conn, name, error, now)
+
+    def detection_id_for_title(self, title_key: str, since: datetime) -> str | None:
+        with transaction(self.engine) as conn:
+            return records.detection_by_title(conn, title_key, since)
+
+    # -- queries -----------------------------------------------------------------------------
+    def detections(self, **filters: Any) -> list[dict[str, Any]]:
+        with transaction(self.engine) as conn:
+            return records.query_detections(conn, **filters)
+
+    def reports(
+        self,
+        *,
+        urns: Sequence[str] | None = None,
+        report_type: str | None = None,
+        since: date | None = None,
+    ) -> list[dict[str, Any]]:
+        with transaction(self.engine) as conn:
+            return records.query_reports(conn, urns=urns, report_type=report_type, since=since)
+
+    def detection(self, detection_id: str) -> dict[str, Any] | None:
+        with transaction(self.engine) as conn:
+            row = (
+                conn.execute(select(detections).where(detections.c.id == detection_id))
+                .mappings()
+                .first()
+            )
+            return dict(row) if row else None
+
+    # -- alert queue -------------------------------------------------------------------------
+    def claim_alerts(
+        self,
+        *,
+        now: datetime,
+        owner: str,
+        lease: float,
+        limit: int = 50,
+        channels: Sequence[str] | None = None,
+        digest: bool = False,
+    ) -> list[AlertRow]:
+        with transaction(self.engine) as conn:
+            return queue.claim(
+                conn,
+                now=now,
+                owner=owner,
+                lease=lease,
+                limit=limit,
+                channels=channels,
+                digest=digest,
+            )
+
+    def mark_delivered(self, alert_id: int, now: datetime, owner: str | None = None) -> bool:
+        with transaction(self.engine) as conn:
+            return queue.mark_delivered(conn, alert_id, now, owner)
+
+    def mark_retry(
+        self, alert_id: int, now: datetime, next_at: datetime, error: str, owner: str | None = None
+    ) -> bool:
+        with transaction(self.engine) as conn:
+            return queue.mark_retry(conn, alert_id, now, next_at, error, owner=owner)
+
+    def mark_dead(self, alert_id: int, now: datetime, error: str, owner: str | None = None) -> bool:
+        with transaction(self.engine) as conn:
+            return queue.mark_dead(conn, alert_id, now, error, owner)
+
+    def release_alerts(self, owner: str, now: datetime) -> int:
+        with transaction(self.engine) as conn:
+            return queue.release(conn, owner, now)
+
+    def requeue_alerts(self, now: datetime, ids: Sequence[int] | None = None) -> int:
+        with transaction(self.engine) as conn:
+            return queue.requeue(conn, now, ids)
+
+    def alerts(
+        self, *, status: str | None = None, ids: Sequence[int] | None = None
+    ) -> list[AlertRow]:
+        with transaction(self.engine) as conn:
+            return queue.rows(conn, status=status, ids=ids)
+
+    def last_digest(self, channel: str) -> datetime | None:
+        with transaction(self.engine) as conn:
+            return queue.last_digest(conn, channel)
+
+    def set_last_digest(self, channel: str, slot: datetime, now: datetime) -> None:
+        with transaction(self.engine) as conn:
+            queue.set_last_digest(conn, channel, slot, now)
+
+    def payload(self, detection_id: str) -> dict[str, Any] | None:
+        """The webhook `data` object of a stored detection."""
+        row = self.detection(detection_id)
+        return records.payload(row) if row else None
+
+    def queue_depth(self) -> dict[str, int]:
+        with transaction(self.engine) as conn:
+            return queue.depth(conn)

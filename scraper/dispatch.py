@@ -1,0 +1,292 @@
+"""Deliver queued alerts: claim with a lease, send, mark right after each answer, retry on the
+Standard Webhooks schedule, give up (dead) at the end and tell the owner via a fallback channel."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scraper import failpoints
+from scraper.config import EmailChannelConfig, Settings, WebhookChannelConfig, parse_duration
+from scraper.models import Delivery
+from scraper.notify.email import SmtpSession, SmtpTarget, build_message
+from scraper.notify.webhook import WebhookTarget, send_webhook
+from scraper.store import AlertRow, Store
+
+log = logging.getLogger(__name__)
+LONDON = ZoneInfo("Europe/London")
+# Standard Webhooks example schedule: delay before attempt n+1 after n failed attempts.
+RETRY_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+RETRY_AFTER_CAP = 3600.0
+Channel = WebhookChannelConfig | EmailChannelConfig
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def next_delay(
+    attempts: int, retry_after: float | None, rand: Callable[[], float] = random.random
+) -> float | None:
+    """Seconds until the next attempt after `attempts` failures; None when it is time to give up."""
+    if attempts >= len(RETRY_SCHEDULE):
+        return None
+    base = RETRY_SCHEDULE[attempts] * (0.9 + 0.2 * rand())  # ±10 % jitter
+    if retry_after is not None:
+        base = max(base, min(retry_after, RETRY_AFTER_CAP))
+    return base
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSummary:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def __add__(self, other: DispatchSummary) -> DispatchSummary:
+        return DispatchSummary(
+            self.delivered + other.delivered, self.retried + other.retried, self.dead + other.dead
+        )
+
+
+def webhook_target(ch: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
+    return WebhookTarget(
+        name=ch.name,
+        url=ch.url,
+        format=ch.format,
+        secret=ch.secret.get_secret_value() if ch.secret else None,
+        allow_private=ch.allow_private,
+        timeout=ch.timeout,
+        user_agent=user_agent,
+    )
+
+
+def smtp_target(ch: EmailChannelConfig) -> SmtpTarget:
+    return SmtpTarget(
+        name=ch.name,
+        host=ch.smtp_host,
+        port=ch.smtp_port,
+        security=ch.security,
+        username=ch.username.get_secret_value() if ch.username else None,
+        password=ch.password.get_secret_value() if ch.password else None,
+        sender=ch.from_,
+        to=tuple(ch.to),
+        ca_file=ch.ca_file,
+        timeout=ch.timeout,
+        unsubscribe=ch.unsubscribe,
+    )
+
+
+class Dispatcher:
+    """Sends what the queue holds. Safe to run in several processes: rows are leased."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        owner: str | None = None,
+        lease: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.now = now
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = lease if lease is not None else parse_duration(settings.raw.daemon.alert_lease)
+        self.channels: dict[str, Channel] = {c.name: c for c in settings.channels}
+
+    def dispatch_due(self, limit: int = 100) -> DispatchSummary:
+        """Send every due, non-digest alert; returns counts by outcome."""
+        total = DispatchSummary()
+        while True:
+            rows = self.store.claim_alerts(
+                now=self.now(),
+                owner=self.owner,
+                lease=self.lease,
+                limit=limit,
+                channels=list(self.channels),
+            )
+            if not rows:
+                return total
+            failpoints.hit("after_claim")
+            for name in dict.fromkeys(r.channel for r in rows):
+                batch = [r for r in rows if r.channel == name]
+                total += self._send_batch(self.channels[name], batch)
+            if len(rows) < limit:
+                return total
+
+    def _send_batch(self, channel: Channel, rows: Sequence[AlertRow]) -> DispatchSummary:
+        if isinstance(channel, WebhookChannelConfig):
+            target = webhook_target(channel, self.settings.raw.http.user_agent)
+            return self._each(
+                rows, lambda row, data: send_webhook(target, row.message_id, data, now=self.now)
+            )
+        with SmtpSession(smtp_target(channel)) as session:
+            return self._each(
+                rows,
+                lambda row, data: session.send(
+                    build_message(smtp_target(channel), row.message_id, [data], now=self.now())
+                ),
+            )
+
+    def _each(
+        self, rows: Sequence[AlertRow], send: Callable[[AlertRow, dict[str, Any]], Delivery]
+    ) -> DispatchSummary:
+        total = DispatchSummary()
+        for row in rows:
+            data = self.store.payload(row.detection_id)
+            if data is None:  # pragma: no cover - foreign key makes this impossible
+                continue
+            failpoints.hit("before_send")
+            delivery = send(row, data)
+            failpoints.hit("after_send")
+            total += self._settle(row, delivery)
+        return total
+
+    def _settle(self, row: AlertRow, delivery: Delivery) -> DispatchSummary:
+        """Record one answer straight away, so a crash re-sends at most this one alert."""
+        now = self.now()
+        if delivery.outcome == "delivered":
+            self.store.mark_delivered(row.id, now, self.owner)
+            log.info(
+                "alert id=%d channel=%s status=delivered attempts=%d",
+                row.id,
+                row.channel,
+                row.attempts,
+            )
+            return DispatchSummary(delivered=1)
+        delay = (
+            None
+            if delivery.outcome == "rejected"
+            else next_delay(row.attempts, delivery.retry_after)
+        )
+        if delay is None:
+            self.store.mark_dead(row.id, now, delivery.detail, self.owner)
+            log.error(
+                "alert id=%d channel=%s status=dead attempts=%d error=%s",
+                row.id,
+                row.channel,
+                row.attempts,
+                delivery.detail,
+            )
+            self._tell_owner(row, delivery.detail)
+            return DispatchSummary(dead=1)
+        self.store.mark_retry(
+            row.id, now, now + timedelta(seconds=delay), delivery.detail, self.owner
+        )
+        log.warning(
+            "alert id=%d channel=%s status=failed attempts=%d retry_in=%.0fs error=%s",
+            row.id,
+            row.channel,
+            row.attempts,
+            delay,
+            delivery.detail,
+        )
+        return DispatchSummary(retried=1)
+
+    def _tell_owner(self, row: AlertRow, detail: str) -> None:
+        """A dead alert is reported through the channel's `fallback`, if it names one."""
+        channel = self.channels.get(row.channel)
+        fallback = self.channels.get(channel.fallback) if channel and channel.fallback else None
+        if fallback is None:
+            return
+        notice: dict[str, Any] = {
+            "id": f"dead:{row.message_id}",
+            "kind": "alert_failed",
+            "report_type": None,
+            "councils": [],
+            "title": f"ofsted-watch could not deliver an alert to {row.channel}",
+            "url": None,
+            "published": None,
+            "visit_dates": [],
+            "judgement": None,
+            "source": "ofsted-watch",
+            "summary": f"Gave up after {row.attempts} attempts: {detail}",
+            "first_seen": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        result = self.send_direct(fallback, f"{row.message_id}-dead", notice)
+        log.info("alert id=%d owner told via=%s outcome=%s", row.id, fallback.name, result.outcome)
+
+    def send_direct(self, channel: Channel, message_id: str, data: dict[str, Any]) -> Delivery:
+        """Send one message now, outside the queue (tests of a channel, owner notices)."""
+        if isinstance(channel, WebhookChannelConfig):
+            target = webhook_target(channel, self.settings.raw.http.user_agent)
+            return send_webhook(target, message_id, data, now=self.now)
+        with SmtpSession(smtp_target(channel)) as session:
+            return session.send(
+                build_message(smtp_target(channel), message_id, [data], now=self.now())
+            )
+
+    # -- digests -----------------------------------------------------------------------------
+    def dispatch_digests(self) -> DispatchSummary:
+        """Send each digest channel's gathered alerts once its slot (Europe/London) has come."""
+        total = DispatchSummary()
+        for ch in self.channels.values():
+            if isinstance(ch, EmailChannelConfig) and ch.digest != "off":
+                total += self._digest(ch)
+        return total
+
+    def _digest(self, ch: EmailChannelConfig) -> DispatchSummary:
+        now = self.now()
+        slot = digest_slot(ch.digest, ch.digest_at, now)
+        last = self.store.last_digest(ch.name)
+        if last is not None and last >= slot:
+            return DispatchSummary()
+        rows = self.store.claim_alerts(
+            now=now, owner=self.owner, lease=self.lease, limit=500, channels=[ch.name], digest=True
+        )
+        if not rows:
+            return DispatchSummary()
+        items = [d for d in (self.store.payload(r.detection_id) for r in rows) if d]
+        msg_id = f"digest_{ch.name}_{slot.strftime('%Y%m%dT%H%M')}"
+        target = smtp_target(ch)
+        with SmtpSession(target) as session:
+            delivery = session.send(build_message(target, msg_id, items, digest=ch.digest, now=now))
+        total = DispatchSummary()
+        for row in rows:
+            total += self._settle(row, delivery)
+        if delivery.outcome == "delivered":
+            self.store.set_last_digest(ch.name, slot, now)
+        return total
+
+    def release(self) -> int:
+        """Hand back claimed-but-unsent rows (clean shutdown)."""
+        return self.store.release_alerts(self.owner, self.now())
+
+
+def digest_slot(period: str, at: str, now: datetime) -> datetime:
+    """The latest scheduled digest time at or before `now` (daily, or Mondays for weekly)."""
+    local = now.astimezone(LONDON)
+    hh, mm = (int(x) for x in at.split(":"))
+    slot = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    if slot > local:
+        slot -= timedelta(days=1)
+    if period == "weekly":
+        slot -= timedelta(days=slot.weekday())
+    return slot.astimezone(UTC)
+
+
+def test_payload(now: datetime) -> dict[str, Any]:
+    """A harmless, clearly-labelled detection for `alerts test NAME`."""
+    return {
+        "id": "test",
+        "kind": "ofsted_report",
+        "report_type": "monitoring_visit",
+        "councils": [{"name": "West Berkshire", "gss_code": "E06000037", "ofsted_urn": "80577"}],
+        "title": "Test message from ofsted-watch",
+        "url": "https://reports.ofsted.gov.uk/provider/44/80577",
+        "published": now.date().isoformat(),
+        "visit_dates": [],
+        "judgement": None,
+        "source": "ofsted-watch",
+        "summary": "If you can read this, the channel works.",
+        "first_seen": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }

@@ -1,0 +1,239 @@
+"""Webhook bodies: our own JSON envelope, Slack Block Kit, a Teams Adaptive Card, a Discord embed.
+
+Every renderer takes the webhook `data` object (Detection.payload()) and returns the exact bytes
+to send and sign. Feed text is untrusted: Slack mrkdwn is escaped (so `<!channel>` cannot ping),
+Discord mentions are disabled, and links are only ever http(s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+TYPE_LABELS = {
+    "monitoring_visit": "Monitoring visit",
+    "focused_visit": "Focused visit",
+    "inspection": "Inspection",
+    "jtai": "Joint targeted area inspection",
+    "area_send": "Area SEND inspection",
+    "other": "Other report",
+}
+JUDGEMENT_LABELS = {
+    "outstanding": "Outstanding",
+    "good": "Good",
+    "requires_improvement": "Requires improvement",
+    "inadequate": "Inadequate",
+}
+
+Renderer = Callable[[Mapping[str, Any], str, datetime], dict[str, Any]]
+
+
+# ---- display helpers shared with the email channel -------------------------------------------
+
+
+def clean(value: object, limit: int | None = None) -> str:
+    """One line of display text: control characters (CR, LF, ...) become spaces, then trimmed."""
+    text = " ".join(_CONTROL.sub(" ", "" if value is None else str(value)).split())
+    return truncate(text, limit) if limit else text
+
+
+def truncate(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, with an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def safe_url(value: object) -> str | None:
+    """The URL when it is http(s) and printable, else None (no javascript: links)."""
+    url = clean(value)
+    return url if re.match(r"(?i)https?://[^\s<>\"]+$", url) else None
+
+
+def show_date(value: object) -> str:
+    """An ISO date as "23 Jan 2017"; anything unparseable is shown as given."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return clean(value)
+    return f"{day.day} {day:%b %Y}"
+
+
+def council_names(data: Mapping[str, Any]) -> str:
+    """Watched councils named by the detection, main one first."""
+    councils = data.get("councils") or []
+    return ", ".join(clean(c.get("name")) for c in councils if isinstance(c, Mapping)) or "—"
+
+
+def headline(data: Mapping[str, Any]) -> str:
+    """The one-line name of a detection: report type for reports, the title for news."""
+    if data.get("kind") == "ofsted_report":
+        label = TYPE_LABELS.get(str(data.get("report_type")), "")
+        return label or clean(data.get("title")) or "Ofsted report"
+    return clean(data.get("title")) or "News article"
+
+
+def title_line(data: Mapping[str, Any]) -> str:
+    """A chat message title: "Monitoring visit: West Berkshire" for reports, the news headline."""
+    if data.get("kind") == "ofsted_report":
+        return f"{headline(data)}: {council_names(data)}"
+    return headline(data)
+
+
+def facts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Label/value pairs worth showing, in display order; unknown values are left out."""
+    rows = [("Council", council_names(data))]
+    title = clean(data.get("title"))
+    if data.get("kind") == "ofsted_report" and title and title != headline(data):
+        rows.insert(0, ("Title", title))
+    if data.get("report_type"):
+        rows.append(("Type", TYPE_LABELS.get(str(data["report_type"]), clean(data["report_type"]))))
+    if data.get("published"):
+        rows.append(("Published", show_date(data["published"])))
+    if data.get("visit_dates"):
+        rows.append(("Visit dates", ", ".join(show_date(d) for d in data["visit_dates"])))
+    if data.get("judgement"):
+        label = JUDGEMENT_LABELS.get(str(data["judgement"]), clean(data["judgement"]))
+        rows.append(("Judgement", label))
+    rows.append(("Source", clean(data.get("source")) or "—"))
+    return rows
+
+
+def iso_z(moment: datetime) -> str:
+    """UTC timestamp as the payload writes it: 2026-11-22T19:00:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- renderers --------------------------------------------------------------------------------
+
+
+def render_json(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+    """Our own envelope, documented in the interface: type, timestamp, data."""
+    return {"type": event_type, "timestamp": iso_z(timestamp), "data": dict(data)}
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack control characters escaped, as Slack's formatting guide requires."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_slack(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+    """Block Kit: header, fields, summary and a button; `text` is the notification fallback."""
+    title = title_line(data)
+    fields = [
+        {"type": "mrkdwn", "text": truncate(f"*{name}*\n{_mrkdwn(value)}", 2000)}
+        for name, value in facts(data)
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}},
+        {"type": "section", "fields": fields[:10]},
+    ]
+    if data.get("summary"):
+        text = {"type": "mrkdwn", "text": truncate(_mrkdwn(clean(data["summary"])), 3000)}
+        blocks.append({"type": "section", "text": text})
+    url = safe_url(data.get("url"))
+    if url:
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": url}
+        blocks.append({"type": "actions", "elements": [button]})
+    fallback = title_line(data)
+    if data.get("kind") == "ofsted_report" and data.get("published"):
+        fallback += f" — published {show_date(data['published'])}"
+    return {"text": truncate(_mrkdwn(fallback), 3000), "blocks": blocks}
+
+
+def render_teams(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+    """A message with one Adaptive Card 1.4, as Teams Workflows and incoming webhooks accept."""
+    title = title_line(data)
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True},
+        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts(data)]},
+    ]
+    if data.get("summary"):
+        body.append({"type": "TextBlock", "text": clean(data["summary"], 2000), "wrap": True})
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    url = safe_url(data.get("url"))
+    if url:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": url}]
+    attachment = {
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "contentUrl": None,
+        "content": card,
+    }
+    return {"type": "message", "attachments": [attachment]}
+
+
+def render_discord(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+    """One embed within Discord's limits; `allowed_mentions` stops feed text pinging anyone."""
+    embed: dict[str, Any] = {
+        "title": truncate(title_line(data), 256),
+        "description": truncate(clean(data.get("summary")), 4096),
+        "fields": [
+            {"name": truncate(k, 256), "value": truncate(v, 1024), "inline": True}
+            for k, v in facts(data)
+        ][:25],
+        "timestamp": iso_z(timestamp),
+    }
+    url = safe_url(data.get("url"))
+    if url:
+        embed["url"] = url
+    content = truncate(f"New on ofsted-watch: {title_line(data)}", 2000)
+    return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+FORMATS: dict[str, Renderer] = {
+    "json": render_json,
+    "slack": render_slack,
+    "teams": render_teams,
+    "discord": render_discord,
+}
+
+
+def render(
+    format: str,
+    data: Mapping[str, Any],
+    *,
+    event_type: str,
+    timestamp: datetime,
+) -> bytes:
+    """The exact body to send (and sign) for one format: compact UTF-8 JSON."""
+    try:
+        renderer = FORMATS[format]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise ValueError(f"unknown webhook format {format!r}; use one of {known}") from None
+    document = renderer(data, event_type, timestamp)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sample_detection(now: datetime) -> dict[str, Any]:
+    """A harmless detection for `alerts test NAME`: clearly labelled, links to nothing private."""
+    return {
+        "id": "test-" + now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
+        "kind": "ofsted_report",
+        "report_type": "other",
+        "councils": [{"name": "Test Council", "gss_code": None, "ofsted_urn": None}],
+        "title": "ofsted-watch test alert",
+        "url": "https://reports.ofsted.gov.uk/",
+        "published": now.astimezone(UTC).date().isoformat(),
+        "visit_dates": [],
+        "judgement": None,
+        "source": "ofsted-watch",
+        "summary": "This is a test message from ofsted-watch; no report was published.",
+        "first_seen": iso_z(now),
+    }
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Text with every secret value (and each word of a multi-secret string) replaced by ***."""
+    words = {w for s in secrets if s for w in (s, *s.split()) if len(w) >= 4}
+    for word in sorted(words, key=len, reverse=True):
+        text = text.replace(word, "***")
+    return text

@@ -1,0 +1,252 @@
+"""The Ofsted reports site as a source: listing -> changed provider pages -> new report PDFs.
+
+Cheap by design: one poll reads the two listing pages (conditionally), and fetches a provider
+page only when its "Latest report" date moved. Report identity is the file id or URL, never the
+position on the page. Any transient failure propagates, so the pipeline keeps the old cursor and
+the next poll retries; a file that is gone ("Report not found") is recorded, not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from scraper.errors import FetchError, TooLargeError
+from scraper.models import Fetch, Fetched, PollContext, Report, SourceResult, Validators
+from scraper.ofsted_pdf import NO_TEXT, PdfFacts, is_pdf, read_pdf
+from scraper.sources.ofsted_html import (
+    DEFAULT_MONITORING_LABELS,
+    ListingEntry,
+    ProviderLink,
+    classify_label,
+    parse_listing,
+    parse_provider_page,
+)
+
+__all__ = [
+    "ListingEntry",
+    "OfstedSource",
+    "ProviderLink",
+    "classify_label",
+    "parse_listing",
+    "parse_provider_page",
+]
+
+log = logging.getLogger(__name__)
+
+SEARCH_PATH = (
+    "/search?q=&location=&lat=&lon=&radius=&level_1_types=3&level_2_types%5B%5D=12&start=0&rows=100"
+)
+MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
+GONE = (404, 410)
+
+
+@dataclass(slots=True)
+class _Counting:
+    """Wraps the fetch layer to count requests and bytes for the SourceResult."""
+
+    fetch: Fetch
+    requests: int = 0
+    bytes_read: int = 0
+
+    def get(self, url: str, **kwargs: Any) -> Fetched:
+        self.requests += 1
+        fetched = self.fetch.get(url, **kwargs)
+        self.bytes_read += len(fetched.body)
+        return fetched
+
+
+@dataclass(slots=True)
+class _Listing:
+    """The listing as read this poll, with what goes back into the cursor."""
+
+    entries: dict[str, ListingEntry] = field(default_factory=dict)
+    pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    next_of: dict[str, str | None] = field(default_factory=dict)
+    validators: dict[str, Validators] = field(default_factory=dict)
+    all_not_modified: bool = True
+
+
+class OfstedSource:
+    """`type = "ofsted"`: LA children's services reports on reports.ofsted.gov.uk."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str = "https://reports.ofsted.gov.uk",
+        *,
+        monitoring_labels: Sequence[str] = DEFAULT_MONITORING_LABELS,
+        max_pdf_bytes: int = 20_000_000,
+        fetch_pdfs: bool = True,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.monitoring_labels = tuple(monitoring_labels)
+        self.max_pdf_bytes = max_pdf_bytes
+        self.fetch_pdfs = fetch_pdfs
+
+    def poll(self, ctx: PollContext) -> SourceResult:
+        """One poll: listing, changed provider pages, new PDFs; nothing is kept on failure."""
+        http = _Counting(ctx.fetch)
+        listing = self._read_listing(ctx, http)
+        latest: dict[str, str | None] = dict(ctx.cursor.get("latest", {}))
+        seen: dict[str, list[str]] = {u: list(k) for u, k in ctx.cursor.get("seen", {}).items()}
+        reports: list[Report] = []
+        warnings: list[str] = []
+        for urn in dict.fromkeys(c.ofsted_urn for c in ctx.watched if c.ofsted_urn):
+            entry = listing.entries.get(urn)
+            if entry is None:
+                warnings.append(f"watched URN {urn} is not in the Ofsted listing")
+                log.warning("watched council missing from listing urn=%s", urn)
+                continue
+            stamp = entry.latest_report.isoformat() if entry.latest_report else None
+            unchanged = urn in latest and latest[urn] == stamp and urn in seen
+            if unchanged and not ctx.full_history:
+                continue
+            reports += self._read_provider(ctx, http, entry, seen.setdefault(urn, []))
+            latest[urn] = stamp
+        cursor = {"latest": latest, "seen": seen, "pages": listing.pages, "next": listing.next_of}
+        log.info(
+            "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
+            self.name,
+            len(listing.entries),
+            len(reports),
+            http.requests,
+        )
+        return SourceResult(
+            source=self.name,
+            reports=tuple(reports),
+            validators=listing.validators,
+            cursor=cursor,
+            not_modified=listing.all_not_modified and not reports,
+            requests=http.requests,
+            bytes_read=http.bytes_read,
+            warnings=tuple(warnings),
+        )
+
+    def _read_listing(self, ctx: PollContext, http: _Counting) -> _Listing:
+        """Follows a.pagination__next from the first page; a 304 page reuses the cursor copy."""
+        listing = _Listing()
+        remembered: Mapping[str, Any] = ctx.cursor.get("pages", {})
+        remembered_next: Mapping[str, Any] = ctx.cursor.get("next", {})
+        url: str | None = self.base_url + SEARCH_PATH
+        while url and url not in listing.pages and len(listing.pages) < MAX_PAGES:
+            fetched = http.get(url, validators=ctx.validators.get(url), accept="text/html")
+            if fetched.not_modified and url in remembered:
+                entries = [_entry_from_dict(e) for e in remembered[url]]
+                next_url = remembered_next.get(url)
+            else:
+                if fetched.not_modified:  # validators without a remembered page: read it afresh
+                    fetched = http.get(url, accept="text/html")
+                _require_ok(fetched, url)
+                listing.all_not_modified = False
+                entries, next_url = parse_listing(fetched.body, base_url=url, source=self.name)
+                if not fetched.validators.is_empty():
+                    listing.validators[url] = fetched.validators
+            listing.pages[url] = [_entry_to_dict(e) for e in entries]
+            listing.next_of[url] = next_url
+            for entry in entries:
+                _merge(listing.entries, entry)
+            url = next_url if entries else None
+        return listing
+
+    def _read_provider(
+        self, ctx: PollContext, http: _Counting, entry: ListingEntry, seen: list[str]
+    ) -> list[Report]:
+        """Reports on one provider page not seen before (all of them on backfill)."""
+        fetched = http.get(entry.provider_url, accept="text/html")
+        _require_ok(fetched, entry.provider_url)
+        name, links = parse_provider_page(
+            fetched.body,
+            base_url=fetched.url or entry.provider_url,
+            monitoring_labels=self.monitoring_labels,
+            source=self.name,
+        )
+        reports = []
+        for link in links:
+            key = _key(link)
+            if key in seen and not ctx.full_history:
+                continue
+            reports.append(self._report(http, entry.urn, name, link))
+            if key not in seen:
+                seen.append(key)
+        return reports
+
+    def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
+        """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
+        available, facts = self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+        return Report(
+            urn=urn,
+            council_name=council,
+            label=link.label,
+            url=link.url,
+            file_id=link.file_id,
+            report_type=facts.report_type or link.report_type,
+            published=link.published,
+            visit_dates=facts.visit_dates,
+            pdf_published=facts.pdf_published,
+            visit_number=facts.visit_number,
+            inadequate_since=facts.inadequate_since,
+            judgement=facts.judgement,
+            sub_judgements=facts.sub_judgements,
+            summary=facts.summary,
+            council_as_written=facts.council_as_written,
+            text_available=facts.text_available,
+            available=available,
+        )
+
+    def _read_file(self, http: _Counting, url: str) -> tuple[bool, PdfFacts]:
+        """(available, facts); a gone file is unavailable, other failures propagate."""
+        try:
+            fetched = http.get(url, max_bytes=self.max_pdf_bytes, accept="application/pdf")
+        except TooLargeError:
+            log.warning("report too large to read url=%s", url)
+            return True, NO_TEXT
+        except FetchError as exc:
+            if exc.status in GONE:
+                log.warning("report file gone url=%s status=%s", url, exc.status)
+                return False, NO_TEXT
+            raise
+        if fetched.status in GONE:
+            return False, NO_TEXT
+        _require_ok(fetched, url)
+        if not is_pdf(fetched.body):
+            log.warning("report file is not a PDF (Report not found page?) url=%s", url)
+            return False, NO_TEXT
+        return True, read_pdf(fetched.body)
+
+
+def _require_ok(fetched: Fetched, url: str) -> None:
+    if not 200 <= fetched.status < 300:
+        raise FetchError(url, f"HTTP {fetched.status}", status=fetched.status)
+
+
+def _key(link: ProviderLink) -> str:
+    """The same identity as Report.key."""
+    return f"ofsted:{link.file_id}" if link.file_id else f"ofsted:{link.url}"
+
+
+def _merge(entries: dict[str, ListingEntry], entry: ListingEntry) -> None:
+    """An LA on two pages (the boundary shifted between requests): keep the newer date."""
+    known = entries.get(entry.urn)
+    if known is None or (entry.latest_report or date.min) > (known.latest_report or date.min):
+        entries[entry.urn] = entry
+
+
+def _entry_to_dict(entry: ListingEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["latest_report"] = entry.latest_report.isoformat() if entry.latest_report else None
+    return data
+
+
+def _entry_from_dict(data: Mapping[str, Any]) -> ListingEntry:
+    latest = data.get("latest_report")
+    return ListingEntry(
+        urn=str(data["urn"]),
+        name=str(data["name"]),
+        provider_url=str(data["provider_url"]),
+        latest_report=date.fromisoformat(latest) if latest else None,
+    )

@@ -1,0 +1,313 @@
+"""Source state, items, reports and detections: written together, one transaction per poll."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from scraper.models import Detection, Item, Report, SourceResult, Validators
+from scraper.store.db import insert_ignore, utc
+from scraper.store.schema import detection_councils, detections, items, reports, source_state
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers about a source between polls."""
+
+    name: str
+    validators: Mapping[str, Validators] = field(default_factory=dict)
+    cursor: Mapping[str, Any] = field(default_factory=dict)
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    polls: int = 0
+
+    @property
+    def needs_baseline(self) -> bool:
+        """A source never polled successfully records what is there without alerting."""
+        return self.last_success_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One channel an alert for a detection goes to."""
+
+    channel: str
+    digest: str | None = None  # "daily"/"weekly" for digest email channels
+
+
+def load_state(conn: Connection, name: str) -> SourceState:
+    row = conn.execute(select(source_state).where(source_state.c.name == name)).mappings().first()
+    if row is None:
+        return SourceState(name=name)
+    return SourceState(
+        name=name,
+        validators={
+            url: Validators(v.get("etag"), v.get("last_modified"))
+            for url, v in (row["validators"] or {}).items()
+        },
+        cursor=row["cursor"] or {},
+        last_poll_at=utc(row["last_poll_at"]),
+        last_success_at=utc(row["last_success_at"]),
+        last_failure_at=utc(row["last_failure_at"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"],
+        polls=row["polls"],
+    )
+
+
+def all_states(conn: Connection) -> list[SourceState]:
+    names = conn.execute(select(source_state.c.name).order_by(source_state.c.name)).scalars()
+    return [load_state(conn, n) for n in list(names)]
+
+
+def _ensure_state(conn: Connection, name: str) -> None:
+    insert_ignore(
+        conn,
+        source_state,
+        {"name": name, "validators": {}, "cursor": {}, "consecutive_failures": 0, "polls": 0},
+    )
+
+
+def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
+    """Validators and cursor change only with a successful poll (reliability.md 3)."""
+    _ensure_state(conn, result.source)
+    merged = {u: _validators_json(v) for u, v in old.validators.items()}
+    merged.update({u: _validators_json(v) for u, v in result.validators.items()})
+    values: dict[str, Any] = {
+        "validators": {u: v for u, v in merged.items() if v},
+        "last_poll_at": now,
+        "last_success_at": now,
+        "consecutive_failures": 0,
+        "polls": source_state.c.polls + 1,
+    }
+    if result.cursor is not None:
+        values["cursor"] = dict(result.cursor)
+    conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
+
+
+def save_failure(conn: Connection, name: str, error: str, now: datetime) -> None:
+    _ensure_state(conn, name)
+    conn.execute(
+        update(source_state)
+        .where(source_state.c.name == name)
+        .values(
+            last_poll_at=now,
+            last_failure_at=now,
+            last_error=error[:2000],
+            consecutive_failures=source_state.c.consecutive_failures + 1,
+            polls=source_state.c.polls + 1,
+        )
+    )
+
+
+def _validators_json(v: Validators) -> dict[str, str]:
+    out = {}
+    if v.etag:
+        out["etag"] = v.etag
+    if v.last_modified:
+        out["last_modified"] = v.last_modified
+    return out
+
+
+def save_item(
+    conn: Connection, item: Item, story_key: str | None, det_id: str | None, now: datetime
+) -> bool:
+    return insert_ignore(
+        conn,
+        items,
+        {
+            "source": item.source,
+            "item_key": item.key[:1000],
+            "story_key": story_key,
+            "title": item.title,
+            "url": item.url,
+            "published": item.published,
+            "first_seen": now,
+            "detection_id": det_id,
+        },
+    )
+
+
+def save_report(
+    conn: Connection, source: str, report: Report, gss: str | None, now: datetime
+) -> bool:
+    return insert_ignore(
+        conn,
+        reports,
+        {
+            "report_key": report.key,
+            "source": source,
+            "urn": report.urn,
+            "gss_code": gss,
+            "council_name": report.council_name,
+            "label": report.label,
+            "url": report.url,
+            "file_id": report.file_id,
+            "report_type": report.report_type,
+            "published": _iso(report.published),
+            "pdf_published": _iso(report.pdf_published),
+            "visit_dates": [d.isoformat() for d in report.visit_dates],
+            "visit_number": report.visit_number,
+            "inadequate_since": report.inadequate_since,
+            "judgement": report.judgement,
+            "sub_judgements": dict(report.sub_judgements),
+            "summary": report.summary,
+            "council_as_written": report.council_as_written,
+            "text_available": report.text_available,
+            "available": report.available,
+            "first_seen": now,
+        },
+    )
+
+
+def save_detection(conn: Connection, det: Detection, title_key: str | None, baseline: bool) -> bool:
+    """True when new; the primary key makes a second insert of one story a no-op."""
+    new = insert_ignore(
+        conn,
+        detections,
+        {
+            "id": det.id,
+            "kind": det.kind,
+            "report_type": det.report_type,
+            "judgement": det.judgement,
+            "title": det.title,
+            "title_key": title_key,
+            "url": det.url,
+            "published": _iso(det.published),
+            "source": det.source,
+            "summary": det.summary,
+            "councils": [c.ref() for c in det.councils],
+            "visit_dates": [d.isoformat() for d in det.visit_dates],
+            "evidence": [
+                {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
+                for e in det.evidence
+            ],
+            "first_seen": det.first_seen,
+            "baseline": baseline,
+        },
+    )
+    if new:
+        for c in det.councils:
+            insert_ignore(
+                conn, detection_councils, {"detection_id": det.id, "gss_code": c.gss_code}
+            )
+    return new
+
+
+def detection_by_title(conn: Connection, title_key: str, since: datetime) -> str | None:
+    """The id of a recent news detection with this normalised title, to merge one story."""
+    return conn.execute(
+        select(detections.c.id)
+        .where(and_(detections.c.title_key == title_key, detections.c.first_seen >= since))
+        .limit(1)
+    ).scalar()
+
+
+def query_detections(
+    conn: Connection,
+    *,
+    gss_codes: Sequence[str] | None = None,
+    report_type: str | None = None,
+    since: date | None = None,
+    kind: str | None = None,
+    include_baseline: bool = True,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    stmt = select(detections).order_by(detections.c.first_seen.desc(), detections.c.id).limit(limit)
+    if gss_codes is not None:
+        sub = select(detection_councils.c.detection_id).where(
+            detection_councils.c.gss_code.in_(list(gss_codes))
+        )
+        stmt = stmt.where(detections.c.id.in_(sub))
+    if report_type:
+        stmt = stmt.where(detections.c.report_type == report_type)
+    if kind:
+        stmt = stmt.where(detections.c.kind == kind)
+    if since:
+        stmt = stmt.where(detections.c.published >= since.isoformat())
+    if not include_baseline:
+        stmt = stmt.where(detections.c.baseline.is_(False))
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def query_reports(
+    conn: Connection,
+    *,
+    urns: Sequence[str] | None = None,
+    report_type: str | None = None,
+    since: date | None = None,
+    limit: int = 5000,
+) -> list[dict[str, Any]]:
+    stmt = select(reports).order_by(reports.c.published.desc(), reports.c.id).limit(limit)
+    if urns is not None:
+        stmt = stmt.where(reports.c.urn.in_(list(urns)))
+    if report_type:
+        stmt = stmt.where(reports.c.report_type == report_type)
+    if since:
+        stmt = stmt.where(reports.c.published >= since.isoformat())
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def message_id(channel: str, alert_key: str) -> str:
+    """Stable webhook-id / Message-ID: the same alert always carries the same id."""
+    digest = hashlib.sha256(f"{channel}\x00{alert_key}".encode()).hexdigest()[:32]
+    return f"msg_{digest}"
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored detection as the webhook `data` object (interface.md)."""
+    first_seen = utc(row["first_seen"])
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "report_type": row["report_type"],
+        "councils": list(row["councils"] or []),
+        "title": row["title"],
+        "url": row["url"],
+        "published": row["published"],
+        "visit_dates": list(row["visit_dates"] or []),
+        "judgement": row["judgement"],
+        "source": row["source"],
+        "summary": row["summary"],
+        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+    }
+
+
+def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stored report as `reports --json` prints it: the detection fields plus report facts."""
+    first_seen = utc(row["first_seen"])
+    return {
+        "id": row["report_key"],
+        "kind": "ofsted_report",
+        "report_type": row["report_type"],
+        "councils": councils,
+        "title": row["label"],
+        "url": row["url"],
+        "published": row["published"],
+        "visit_dates": list(row["visit_dates"] or []),
+        "judgement": row["judgement"],
+        "source": row["source"],
+        "summary": row["summary"],
+        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        "label": row["label"],
+        "pdf_published": row["pdf_published"],
+        "sub_judgements": dict(row["sub_judgements"] or {}),
+        "visit_number": row["visit_number"],
+        "inadequate_since": row["inadequate_since"],
+        "text_available": bool(row["text_available"]),
+        "available": bool(row["available"]),
+        "council_name": row["council_name"],
+        "urn": row["urn"],
+    }

@@ -1,0 +1,119 @@
+"""Tests for the council matcher: reference name cases, ordering, evidence and speed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scraper.councils import Register, load_register
+from scraper.match import NOT_FOLLOWED_BY, Matcher, term_pattern
+from scraper.models import Item
+
+REF = Path(__file__).parent / "fixtures" / "ref" / "name_matching_cases.json"
+CASES: dict[str, Any] = json.loads(REF.read_text(encoding="utf-8"))
+
+
+def _watch(register: Register, names: list[str]) -> Matcher:
+    watched = [register.lookup(n) for n in names]
+    assert all(watched)
+    return Matcher([c for c in watched if c is not None], register)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return _watch(load_register(), CASES["watchlist"])
+
+
+def _item(title: str, summary: str = "", body: str = "") -> Item:
+    return Item("test", "k", title, None, None, summary=summary, body=body)
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=[c["text"] for c in CASES["cases"]])
+def test_matcher_reference_cases(matcher: Matcher, case: dict[str, Any]) -> None:
+    """Every reference string names exactly the expected watched councils, in order."""
+    found = matcher.match_text(case["text"], "body")
+    assert [c.short_name for c in found.councils] == case["councils"]
+
+
+def test_matcher_reports_only_watched(matcher: Matcher) -> None:
+    """Councils not on the watchlist are never reported, even when named."""
+    found = matcher.match_text("Wokingham and Slough Borough Council", "body")
+    assert found.councils == ()
+
+
+def test_matcher_title_council_comes_first(matcher: Matcher) -> None:
+    """A council in the title is the main council even if another is mentioned more often."""
+    item = _item("St Helens monitoring visit", body="Reading Reading Reading and St Helens")
+    names = [c.short_name for c in matcher.match(item).councils]
+    assert names == ["St Helens", "Reading"]
+
+
+def test_matcher_orders_by_count_then_position(matcher: Matcher) -> None:
+    """Without a title hit, the most-mentioned council comes first, then the earliest."""
+    body = "West Berkshire and Reading. Reading again. St Helens."
+    names = [c.short_name for c in matcher.match(_item("News", body=body)).councils]
+    assert names == ["Reading", "West Berkshire", "St Helens"]
+
+
+def test_matcher_evidence_records_text_and_place(matcher: Matcher) -> None:
+    """Evidence keeps the text as written, the field and the offset."""
+    found = matcher.match(_item("Ofsted news", summary="About B&NES services"))
+    (evidence,) = found.evidence
+    assert evidence.council == "Bath and North East Somerset"
+    assert evidence.text == "B&NES"
+    assert evidence.where == "summary"
+    assert evidence.offset == 6
+
+
+def test_matcher_shared_body_goes_to_every_watched_sharer() -> None:
+    """Achieving for Children alone names every watched council it serves."""
+    register = load_register()
+    matcher = _watch(register, ["Kingston upon Thames", "Windsor and Maidenhead", "Reading"])
+    names = {c.short_name for c in matcher.match_text("AfC social workers", "body").councils}
+    assert names == {"Kingston upon Thames", "Windsor and Maidenhead"}
+    named = matcher.match_text("Achieving for Children in Kingston upon Thames", "body")
+    assert [c.short_name for c in named.councils] == ["Kingston upon Thames"]
+
+
+def test_matcher_longer_unwatched_name_blocks_shorter_watched() -> None:
+    """ "North Somerset" is not Somerset, though "Somerset" is watched."""
+    matcher = _watch(load_register(), ["Somerset"])
+    assert matcher.match_text("North Somerset Council", "body").councils == ()
+    assert len(matcher.match_text("Somerset Council", "body").councils) == 1
+
+
+def test_matcher_empty_watchlist_matches_nothing() -> None:
+    """A matcher with no watched councils never reports one."""
+    assert Matcher([]).match_text("Reading Borough Council", "body").councils == ()
+
+
+def test_term_pattern_tolerates_variants() -> None:
+    """A name pattern accepts "&" for "and", "St." for "St" and curly apostrophes."""
+    import re
+
+    assert re.fullmatch(term_pattern("Windsor and Maidenhead"), "Windsor & Maidenhead", re.I)
+    assert re.fullmatch(term_pattern("St Helens"), "St. Helens", re.I)
+    assert re.fullmatch(
+        term_pattern("Sandwell Children's Trust"), "Sandwell Children’s Trust", re.I
+    )
+    assert re.fullmatch(term_pattern("BFfC"), "BFFC", re.I) is None
+
+
+def test_rule_tables_are_data() -> None:
+    """The exclusion rules are plain tables keyed by folded name, so they can grow."""
+    assert "reading" in NOT_FOLLOWED_BY
+    assert all(isinstance(p, str) for rules in NOT_FOLLOWED_BY.values() for p in rules)
+
+
+def test_matcher_is_fast(matcher: Matcher) -> None:
+    """Matching a long article takes milliseconds (bound generous for slow machines)."""
+    body = ("Ofsted inspectors visited children's services in the area. " * 200) + "Reading."
+    item = _item("Council news", body=body)
+    start = time.perf_counter()
+    for _ in range(50):
+        matcher.match(item)
+    assert time.perf_counter() - start < 5.0  # about 0.1 s here; 5 s allows a slow CI box

@@ -1,0 +1,249 @@
+"""End to end through `ofsted-watch fetch` against real loopback HTTP servers serving fixtures."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from scraper.cli import main
+from scraper.store import Store
+from tests.httpserver import FIXTURES, LocalServer, Request, Response
+
+EMPTY_RSS = re.compile(rb"<item>.*?</item>", re.S)
+
+
+def etagged(body: Callable[[], bytes], content_type: str) -> Callable[[Request], Response]:
+    """A route that honours If-None-Match with a 304, like a well-behaved feed server."""
+
+    def respond(request: Request) -> Response:
+        data = body()
+        tag = f'"{hash(data) & 0xFFFFFFFF:x}"'
+        if request.headers.get("if-none-match") == tag:
+            return Response(status=304, headers={"ETag": tag})
+        return Response(body=data, headers={"ETag": tag, "Content-Type": content_type})
+
+    return respond
+
+
+def write_config(tmp_path: Path, sources: str, *, extra_http: str = "") -> Path:
+    path = tmp_path / "ofsted-watch.toml"
+    path.write_text(
+        f"""
+[storage]
+url = "sqlite:///{tmp_path}/ow.db"
+
+[http]
+user_agent = "ofsted-watch-test/1.0 (+mailto:test@example.org)"
+allow_private = true
+min_interval = 0.05
+retries = 0
+timeout = 5
+deadline = 10
+{extra_http}
+
+[daemon]
+listen = ""
+
+[watchlist]
+councils = ["West Berkshire", "Reading", "Bath and North East Somerset"]
+{sources}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def feed_source(name: str, url: str, extra: str = "") -> str:
+    return f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\n{extra}\n'
+
+
+def fetch(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "fetch", *args])
+
+
+@pytest.fixture
+def news_world() -> Iterator[tuple[LocalServer, dict[str, bool]]]:
+    """Feeds that start empty (the baseline) and then carry the fixture stories."""
+    phase = {"full": False}
+    server = LocalServer().__enter__()
+
+    def serve(relative: str) -> Callable[[], bytes]:
+        def body() -> bytes:
+            data = (FIXTURES / relative).read_bytes()
+            return data if phase["full"] else EMPTY_RSS.sub(b"", data)
+
+        return body
+
+    rss = "application/rss+xml; charset=UTF-8"
+    server.route("/feed/", etagged(serve("news/communitycare_feed.xml"), rss))
+    server.route("/tag/ofsted/feed/", etagged(serve("news/communitycare_ofsted_tag.xml"), rss))
+    server.route("/kennet/feed/", etagged(serve("news/kennet_radio.xml"), rss))
+    server.route("/rss/search", etagged(serve("news/google_news_reading.xml"), "application/xml"))
+    server.route("/ofsted.atom", etagged(serve("govuk/ofsted_org.atom"), "application/atom+xml"))
+    yield server, phase
+    server.close()
+
+
+def news_config(tmp_path: Path, server: LocalServer) -> Path:
+    return write_config(
+        tmp_path,
+        feed_source("community-care", server.url("/feed/"))
+        + feed_source("cc-ofsted", server.url("/tag/ofsted/feed/"))
+        + feed_source("kennet", server.url("/kennet/feed/"))
+        + feed_source("google-news", server.url("/rss/search"))
+        + feed_source("govuk", server.url("/ofsted.atom")),
+    )
+
+
+def test_fetch_baseline_then_new_items_then_nothing(
+    tmp_path: Path,
+    news_world: tuple[LocalServer, dict[str, bool]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """First poll is a silent baseline; new stories are detected once; a third poll gets 304s."""
+    server, phase = news_world
+    config = news_config(tmp_path, server)
+    assert fetch(config, "--json") == 0
+    assert capsys.readouterr().out.strip() == ""
+
+    phase["full"] = True
+    assert fetch(config, "--json") == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    titles = {d["title"] for d in lines}
+    assert "Positive improvements made to Children’s Services in West Berkshire" in titles
+    assert any("Recruitment of" in t for t in titles)
+    assert any("staff disruption" in t for t in titles)
+    assert not any("worth reading" in t for t in titles)
+    assert not any("Reading School District" in t for t in titles)
+    assert len(titles) == len(lines), "one story, one detection"
+    by_title = {d["title"]: d for d in lines}
+    kennet = by_title["Positive improvements made to Children’s Services in West Berkshire"]
+    assert kennet["councils"][0]["gss_code"] == "E06000037"
+    assert kennet["report_type"] == "monitoring_visit"
+
+    before = len(server.log)
+    assert fetch(config, "--json") == 0
+    assert capsys.readouterr().out.strip() == ""
+    third = server.log[before:]
+    feeds = [e for e in third if not e.path.startswith("/robots.txt")]
+    assert feeds and all("if-none-match" in e.headers for e in feeds)
+    assert {e.status for e in feeds} == {304}
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    assert len(store.detections(include_baseline=False)) == len(lines)
+
+
+def test_fetch_failure_of_one_source_leaves_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 500 on one source is reported, exit 1, and the other source is still stored."""
+    with LocalServer() as good, LocalServer() as bad:
+        good.route(
+            "/feed/", Response.file("news/kennet_radio.xml", content_type="application/rss+xml")
+        )
+        bad.route("/feed/", Response(status=500, body=b"oops"))
+        config = write_config(
+            tmp_path,
+            feed_source("good", good.url("/feed/")) + feed_source("bad", bad.url("/feed/")),
+        )
+        assert fetch(config) == 1
+        out = capsys.readouterr().out
+        assert re.search(r"^bad\s+failed .*500", out, re.M)
+        assert re.search(r"^good\s+baseline\s+2 ", out, re.M)
+        states = {s.name: s for s in Store.open(f"sqlite:///{tmp_path}/ow.db").states()}
+        assert states["good"].last_success_at is not None
+        assert states["bad"].consecutive_failures == 1 and "500" in (states["bad"].last_error or "")
+
+
+def test_fetch_refuses_a_body_over_max_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A response larger than max_bytes fails its source with a clear error."""
+    with LocalServer() as server:
+        server.route(
+            "/big",
+            Response(
+                body=b"<rss>" + b" " * 50_000 + b"</rss>",
+                headers={"Content-Type": "application/rss+xml"},
+            ),
+        )
+        config = write_config(tmp_path, feed_source("big", server.url("/big"), "max_bytes = 10000"))
+        assert fetch(config) == 1
+        out = capsys.readouterr().out
+        assert re.search(r"^big\s+failed .*(too large|max_bytes|exceeds)", out, re.M | re.I), out
+
+
+def test_fetch_obeys_robots_disallow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A path disallowed by robots.txt is never requested and its source fails clearly."""
+    with LocalServer() as server:
+        server.route(
+            "/robots.txt",
+            Response(
+                body=b"User-agent: *\nDisallow: /private\n", headers={"Content-Type": "text/plain"}
+            ),
+        )
+        server.route("/private/feed", Response.file("news/kennet_radio.xml"))
+        server.route(
+            "/public/feed",
+            Response.file("news/kennet_radio.xml", content_type="application/rss+xml"),
+        )
+        config = write_config(
+            tmp_path,
+            feed_source("private", server.url("/private/feed"))
+            + feed_source("public", server.url("/public/feed")),
+        )
+        assert fetch(config) == 1
+        out = capsys.readouterr().out
+        assert re.search(r"^private\s+failed .*robots", out, re.M | re.I), out
+        assert "/private/feed" not in server.paths()
+        assert "/public/feed" in server.paths()
+
+
+def test_fetch_keeps_the_per_host_interval(tmp_path: Path) -> None:
+    """Several sources on one host are fetched one at a time, min_interval apart; hosts overlap."""
+    with LocalServer(latency=0.05) as one, LocalServer(latency=0.05) as two:
+        sources = ""
+        for server, tag in ((one, "a"), (two, "b")):
+            for i in range(4):
+                path = f"/feed{i}"
+                server.route(
+                    path, Response.file("news/kennet_radio.xml", content_type="application/rss+xml")
+                )
+                sources += feed_source(f"{tag}{i}", server.url(path))
+        config = (
+            write_config(tmp_path, sources, extra_http="")
+            .read_text()
+            .replace("min_interval = 0.05", "min_interval = 0.3")
+        )
+        path = tmp_path / "interval.toml"
+        path.write_text(config)
+        assert fetch(path) == 0
+        for server in (one, two):
+            assert server.max_concurrency == 1
+            starts = sorted(e.started for e in server.log)
+            gaps = [b - a for a, b in itertools.pairwise(starts)]
+            assert len(starts) == 5  # robots.txt + 4 feeds
+            assert min(gaps) >= 0.29, gaps
+        assert min(e.started for e in two.log) < max(e.started for e in one.log), (
+            "hosts run concurrently"
+        )
+
+
+def test_dry_run_writes_nothing(
+    tmp_path: Path,
+    news_world: tuple[LocalServer, dict[str, bool]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--dry-run prints what would be detected and stores no state."""
+    server, phase = news_world
+    phase["full"] = True
+    config = news_config(tmp_path, server)
+    assert fetch(config, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "West Berkshire" in out
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    assert store.states() == [] and store.detections() == []

@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--json", action="store_true", help="print each new detection as one JSON line")
 
+    ts = sub.add_parser(
+        "test-source",
+        help="fetch one source now and print what it would extract, storing nothing",
+        description="Example: ofsted-watch test-source council-news --json",
+    )
+    ts.add_argument("name", metavar="NAME", help="the source's name in the configuration")
+    ts.add_argument("--json", action="store_true", help="print each item as one JSON line")
+
     sub.add_parser(
         "run",
         help="the daemon: scheduled polls, alert dispatch, /healthz and /metrics",
@@ -91,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
             "--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="published on or after"
         )
         q.add_argument("--json", action="store_true", help="one JSON object per line")
+        if name == "detections":
+            q.add_argument(
+                "--all",
+                action="store_true",
+                help="include what baseline polls and backfills recorded silently",
+            )
 
     c = sub.add_parser(
         "councils",
@@ -189,6 +203,31 @@ def _print_summary(summary: Any, sent: Any, out: Any) -> None:
             f"alerts: {sent.delivered} delivered, {sent.retried} to retry, {sent.dead} given up",
             file=out,
         )
+
+
+def cmd_test_source(args: argparse.Namespace) -> int:
+    from scraper.fetch import Fetcher
+    from scraper.pipeline import preview_source
+
+    settings = _settings(args)
+    cfg = next((s for s in settings.raw.sources if s.name == args.name), None)
+    if cfg is None:
+        raise ConfigError(settings.path, "sources", f"no source named {args.name!r}")
+    with Fetcher(settings.http_policy()) as fetcher:
+        rows = preview_source(settings, fetcher, cfg)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        else:
+            councils = ", ".join(row["councils"]) or "-"
+            verdict = "DETECT" if row["detect"] else "skip  "
+            print(
+                f"{verdict} {row['published'] or '?':10} [{councils}] {row['report_type'] or '-'}"
+            )
+            print(f"       {row['title']}")
+            print(f"       {row['url']}")
+    print(f"{len(rows)} item(s) from {args.name}", file=sys.stderr)
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -292,7 +331,7 @@ def cmd_detections(args: argparse.Namespace) -> int:
     councils = _filter_councils(args.council)
     codes = [c.gss_code for c in councils] if councils is not None else None
     for row in _store(settings).detections(
-        gss_codes=codes, report_type=args.type, since=args.since
+        gss_codes=codes, report_type=args.type, since=args.since, include_baseline=args.all
     ):
         data = payload(row)
         if args.json:
@@ -405,6 +444,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "fetch": cmd_fetch,
+    "test-source": cmd_test_source,
     "run": cmd_run,
     "backfill": cmd_backfill,
     "reports": cmd_reports,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import time as dtime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -399,7 +400,7 @@ def describe(settings: Settings) -> list[str]:
     lines.append("alerts:")
     for ch in settings.channels:
         target = (
-            _safe_url(ch.url)
+            _origin_only(ch.url)
             if isinstance(ch, WebhookChannelConfig)
             else (f"{ch.smtp_host}:{ch.smtp_port} ({ch.security}) -> {', '.join(ch.to)}")
         )
@@ -411,6 +412,12 @@ def describe(settings: Settings) -> list[str]:
         signed = " signed" if isinstance(ch, WebhookChannelConfig) and ch.secret else ""
         lines.append(f"  {ch.name} [{ch.type}] {target}{extra}{signed}")
     return lines
+
+
+def _origin_only(url: str) -> str:
+    """Scheme and host of a webhook URL: Slack/Teams/Discord URLs carry a token in the path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}/…"
 
 
 def _safe_url(url: str) -> str:

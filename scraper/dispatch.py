@@ -103,9 +103,16 @@ class Dispatcher:
         self.lease = lease if lease is not None else parse_duration(settings.raw.daemon.alert_lease)
         self.channels: dict[str, Channel] = {c.name: c for c in settings.channels}
 
-    def dispatch_due(self, limit: int = 100) -> DispatchSummary:
+    def claim_size(self) -> int:
+        """Rows per claim, so that a claimed batch is sent well within its lease even when
+        every send runs to its timeout (else another dispatcher would re-send them)."""
+        worst = max((ch.timeout for ch in self.channels.values()), default=30.0)
+        return max(1, min(100, int(self.lease / (2 * worst))))
+
+    def dispatch_due(self, limit: int | None = None) -> DispatchSummary:
         """Send every due, non-digest alert; returns counts by outcome."""
         total = DispatchSummary()
+        limit = limit or self.claim_size()
         while True:
             rows = self.store.claim_alerts(
                 now=self.now(),
@@ -124,18 +131,28 @@ class Dispatcher:
                 return total
 
     def _send_batch(self, channel: Channel, rows: Sequence[AlertRow]) -> DispatchSummary:
-        if isinstance(channel, WebhookChannelConfig):
-            target = webhook_target(channel, self.settings.raw.http.user_agent)
+        try:
+            target = self._target(channel)
+        except ValueError as exc:  # config passed validation but the channel cannot be used
+            broken = Delivery("retry", f"channel {channel.name} is misconfigured: {exc}")
+            return sum((self._settle(r, broken) for r in rows), DispatchSummary())
+        if isinstance(target, WebhookTarget):
             return self._each(
                 rows, lambda row, data: send_webhook(target, row.message_id, data, now=self.now)
             )
-        with SmtpSession(smtp_target(channel)) as session:
+        with SmtpSession(target) as session:
             return self._each(
                 rows,
                 lambda row, data: session.send(
-                    build_message(smtp_target(channel), row.message_id, [data], now=self.now())
+                    build_message(target, row.message_id, [data], now=self.now())
                 ),
             )
+
+    def _target(self, channel: Channel) -> WebhookTarget | SmtpTarget:
+        """The sending target; ValueError (never quoting a secret) when it cannot be built."""
+        if isinstance(channel, WebhookChannelConfig):
+            return webhook_target(channel, self.settings.raw.http.user_agent)
+        return smtp_target(channel)
 
     def _each(
         self, rows: Sequence[AlertRow], send: Callable[[AlertRow, dict[str, Any]], Delivery]
@@ -151,7 +168,7 @@ class Dispatcher:
             total += self._settle(row, delivery)
         return total
 
-    def _settle(self, row: AlertRow, delivery: Delivery) -> DispatchSummary:
+    def _settle(self, row: AlertRow, delivery: Delivery, *, tell: bool = True) -> DispatchSummary:
         """Record one answer straight away, so a crash re-sends at most this one alert."""
         now = self.now()
         if delivery.outcome == "delivered":
@@ -177,7 +194,8 @@ class Dispatcher:
                 row.attempts,
                 delivery.detail,
             )
-            self._tell_owner(row, delivery.detail)
+            if tell:
+                self._tell_owner(row, delivery.detail)
             return DispatchSummary(dead=1)
         self.store.mark_retry(
             row.id, now, now + timedelta(seconds=delay), delivery.detail, self.owner
@@ -217,13 +235,14 @@ class Dispatcher:
 
     def send_direct(self, channel: Channel, message_id: str, data: dict[str, Any]) -> Delivery:
         """Send one message now, outside the queue (tests of a channel, owner notices)."""
-        if isinstance(channel, WebhookChannelConfig):
-            target = webhook_target(channel, self.settings.raw.http.user_agent)
+        try:
+            target = self._target(channel)
+        except ValueError as exc:
+            return Delivery("rejected", f"channel {channel.name} is misconfigured: {exc}")
+        if isinstance(target, WebhookTarget):
             return send_webhook(target, message_id, data, now=self.now)
-        with SmtpSession(smtp_target(channel)) as session:
-            return session.send(
-                build_message(smtp_target(channel), message_id, [data], now=self.now())
-            )
+        with SmtpSession(target) as session:
+            return session.send(build_message(target, message_id, [data], now=self.now()))
 
     # -- digests -----------------------------------------------------------------------------
     def dispatch_digests(self) -> DispatchSummary:
@@ -238,7 +257,7 @@ class Dispatcher:
         now = self.now()
         slot = digest_slot(ch.digest, ch.digest_at, now)
         last = self.store.last_digest(ch.name)
-        if last is not None and last >= slot:
+        if (last is not None and last >= slot) or not self._gathered_before(ch.name, slot):
             return DispatchSummary()
         rows = self.store.claim_alerts(
             now=now, owner=self.owner, lease=self.lease, limit=500, channels=[ch.name], digest=True
@@ -247,15 +266,36 @@ class Dispatcher:
             return DispatchSummary()
         items = [d for d in (self.store.payload(r.detection_id) for r in rows) if d]
         msg_id = f"digest_{ch.name}_{slot.strftime('%Y%m%dT%H%M')}"
-        target = smtp_target(ch)
-        with SmtpSession(target) as session:
-            delivery = session.send(build_message(target, msg_id, items, digest=ch.digest, now=now))
+        failpoints.hit("before_send")
+        delivery = self._send_digest(ch, msg_id, items, now)
+        failpoints.hit("after_send")
         total = DispatchSummary()
         for row in rows:
-            total += self._settle(row, delivery)
+            total += self._settle(row, delivery, tell=False)
         if delivery.outcome == "delivered":
             self.store.set_last_digest(ch.name, slot, now)
+        elif total.dead:  # one notice for the whole digest, not one per item
+            self._tell_owner(rows[0], delivery.detail)
         return total
+
+    def _send_digest(
+        self, ch: EmailChannelConfig, msg_id: str, items: list[dict[str, Any]], now: datetime
+    ) -> Delivery:
+        try:
+            target = smtp_target(ch)
+        except ValueError as exc:
+            return Delivery("retry", f"channel {ch.name} is misconfigured: {exc}")
+        with SmtpSession(target) as session:
+            return session.send(build_message(target, msg_id, items, digest=ch.digest, now=now))
+
+    def _gathered_before(self, channel: str, slot: datetime) -> bool:
+        """A digest is due once a slot has passed since its oldest unsent item was queued, so
+        an item queued at 09:00 waits for tomorrow's 08:00 slot instead of going out at once."""
+        return any(
+            row.channel == channel and row.digest is not None and row.created_at <= slot
+            for status in ("pending", "failed", "sending")
+            for row in self.store.alerts(status=status)
+        )
 
     def release(self) -> int:
         """Hand back claimed-but-unsent rows (clean shutdown)."""

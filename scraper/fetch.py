@@ -380,7 +380,9 @@ class FetchView:
     def _check_robots(self, url: str) -> None:
         robots = self._robots_for(_origin(url))
         if robots.disallow_all:
-            raise RobotsDisallowedError(url, "robots.txt unreachable; host skipped this cycle")
+            why = f" ({robots.reason})" if robots.reason else ""
+            reason = f"robots.txt unreachable{why}; host skipped this cycle"
+            raise RobotsDisallowedError(url, reason)
         if not robots.can_fetch(self.policy.user_agent, url):
             raise RobotsDisallowedError(url, "disallowed by robots.txt")
 
@@ -406,7 +408,7 @@ class FetchView:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return Robots()
             log.warning("robots.txt unreachable origin=%s reason=%s", origin, exc.reason)
-            return Robots(disallow_all=True)
+            return Robots(disallow_all=True, reason=exc.reason)
         self._stats.add(*_stats_tuple(view.stats))
         return parse_robots(fetched.body)
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from scraper.errors import ScraperError
 from scraper.store import Store
+
+if TYPE_CHECKING:
+    from scraper.pipeline import SourceOutcome
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,18 @@ class Metrics:
         )
         r.register(_QueueCollector(store))
 
+    def observe(self, o: SourceOutcome, now: datetime) -> None:
+        """Count one poll's outcome."""
+        self.polls.labels(o.name, o.status).inc()
+        self.latency.labels(o.name).observe(o.duration)
+        self.items.labels(o.name).inc(o.items)
+        if o.ok:
+            self.last_success.labels(o.name).set(now.timestamp())
+        else:
+            self.failures.labels(o.name).inc()
+        for det in o.new:
+            self.detections.labels(o.name, det.kind).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -75,30 +92,40 @@ class _QueueCollector(Collector):
 
 
 def health_report(
-    store: Store, *, running: bool, role: str, intervals: dict[str, float], now: datetime
+    store: Store,
+    *,
+    running: bool,
+    role: str,
+    intervals: dict[str, float],
+    now: datetime,
+    started_at: datetime | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """200 when the scheduler runs and the store answers, else 503; per-source detail either way."""
+    """200 when the scheduler runs and the store answers, else 503; per-source detail either way.
+
+    An active daemon whose source has not been polled for more than 3 intervals (`intervals`
+    already stretched by any back-off) is stalled, hence unhealthy (reliability.md 6).
+    """
     detail: dict[str, Any] = {"scheduler": "running" if running else "stopped", "role": role}
     try:
         states = {s.name: s for s in store.states()}
         detail["queue"] = store.queue_depth()
         detail["store"] = "ok"
-    except Exception as exc:
+    except Exception as exc:  # whatever the driver raises, the answer is "store unreachable"
         detail["store"] = f"error: {type(exc).__name__}"
+        detail["status"] = "unhealthy"
         return 503, detail
-    sources = {}
+    sources: dict[str, Any] = {}
     stalled = []
     for name, every in intervals.items():
         s = states.get(name)
-        last_poll = s.last_poll_at if s else None
+        since = (s.last_poll_at if s else None) or started_at
         stale = (
-            role == "active"
-            and last_poll is not None
-            and now - last_poll > timedelta(seconds=3 * every + 60)
+            role == "active" and since is not None and now - since > timedelta(seconds=3 * every)
         )
         if stale:
             stalled.append(name)
         sources[name] = {
+            "last_poll": _iso(s.last_poll_at if s else None),
             "last_success": _iso(s.last_success_at if s else None),
             "last_failure": _iso(s.last_failure_at if s else None),
             "consecutive_failures": s.consecutive_failures if s else 0,
@@ -123,22 +150,39 @@ class HealthServer:
     ) -> None:
         host, _, port = listen.rpartition(":")
         handler = _handler(health, metrics)
-        self.server = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
-        self.server.daemon_threads = True
+        try:
+            self.server = _Server((host.strip("[]"), int(port)), handler)
+        except OSError as exc:
+            raise ScraperError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
         self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
 
     @property
     def address(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"{host!s}:{port}"
+        host = str(host)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def start(self) -> None:
         self.thread.start()
-        log.info("health endpoint listening on http://%s/healthz", self.address)
+        log.info(
+            "health endpoint listening on http://%s/healthz",
+            self.address,
+            extra={"event": "listening", "listen": self.address},
+        )
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    """IPv4 or IPv6 by the host given; port 0 picks a free port (logged, see `address`)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
 
 
 def _handler(
@@ -147,7 +191,11 @@ def _handler(
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/healthz":
-                status, detail = health()
+                try:
+                    status, detail = health()
+                except Exception as exc:  # never let a probe see a traceback or hang
+                    log.warning("healthz failed", exc_info=True)
+                    status, detail = 503, {"status": "unhealthy", "error": type(exc).__name__}
                 self._send(status, "application/json", json.dumps(detail).encode())
             elif self.path.split("?")[0] == "/metrics":
                 self._send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render())

@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -68,6 +70,11 @@ class FileLock:
             self._fh = None
 
 
+# Advisory locks are per database, not per schema: the second key, a hash of the schema the
+# tables live in, keeps two deployments (or test runs) in one database from electing each other.
+_SCHEMA_KEY = "hashtext(current_schema())"
+
+
 class AdvisoryLock:
     """Leader election through a PostgreSQL session advisory lock held on its own connection."""
 
@@ -82,7 +89,9 @@ class AdvisoryLock:
         conn = self.engine.connect()
         try:
             got = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+                conn.execute(
+                    text(f"SELECT pg_try_advisory_lock(:k, {_SCHEMA_KEY})"), {"k": self.key}
+                ).scalar()
             )
             conn.commit()
         except Exception:
@@ -112,7 +121,9 @@ class AdvisoryLock:
         if self._conn is None:
             return
         try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._conn.execute(
+                text(f"SELECT pg_advisory_unlock(:k, {_SCHEMA_KEY})"), {"k": self.key}
+            )
             self._conn.commit()
         except Exception:  # the session is going away anyway, which releases the lock
             log.debug("leader: unlock failed", exc_info=True)
@@ -130,3 +141,20 @@ def leadership(engine: Engine, db_url: str, key: int) -> Leadership:
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine, key)
     return FileLock(db_url)
+
+
+@contextmanager
+def migration_lock(engine: Engine, key: int) -> Iterator[None]:
+    """Replicas starting together migrate one after another (PostgreSQL); SQLite needs nothing
+    more, as its write lock already serialises the migration transaction."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text(f"SELECT pg_advisory_lock(:k, {_SCHEMA_KEY})"), {"k": key})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock(:k, {_SCHEMA_KEY})"), {"k": key})
+            conn.commit()

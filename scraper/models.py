@@ -109,6 +109,7 @@ class Item:
     publisher: str | None = None  # e.g. Google News "Headline - Publisher"
     publisher_url: str | None = None  # Google News <source url>
     raw_link: str | None = None  # link exactly as the feed gave it
+    updated: bool = False  # the feed holds an edited version of an earlier entry (GOV.UK)
 
 
 @dataclass(frozen=True, slots=True)

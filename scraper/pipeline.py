@@ -4,20 +4,26 @@ imports every stage. One source's failure is recorded and never stops the others
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from scraper import failpoints
 from scraper.classify import classify
 from scraper.config import Settings
 from scraper.detect import (
+    StoryRef,
     councils_by_urn,
+    find_story,
     item_story_key,
     news_detection,
     report_detection,
+    story_ref,
+    story_ref_from_row,
     title_key,
 )
 from scraper.errors import ScraperError
@@ -81,6 +87,9 @@ class Pipeline:
         self.matcher = Matcher(settings.watched)
         self.routes = router(settings.channels, settings.channel_councils)
         self._by_urn = councils_by_urn(settings.watched)
+        # Sources are polled in parallel; deciding "is this story new?" and storing the answer
+        # must not interleave, or one story reaching two feeds in one cycle alerts twice.
+        self._story_lock = threading.Lock()
 
     def run_once(
         self,
@@ -144,7 +153,20 @@ class Pipeline:
 
     def _failed(self, name: str, error: str, started: float, dry_run: bool) -> SourceOutcome:
         duration = time.monotonic() - started
-        log.warning("poll source=%s status=failed duration=%.2fs error=%s", name, duration, error)
+        log.warning(
+            "poll source=%s status=failed duration=%.2fs error=%s",
+            name,
+            duration,
+            error,
+            extra={
+                "source": name,
+                "status": "failed",
+                "items": 0,
+                "new": 0,
+                "duration": round(duration, 3),
+                "error": error,
+            },
+        )
         if not dry_run:
             self.store.record_failure(name, error, self.now())
         return SourceOutcome(name, "failed", duration=duration, error=error)
@@ -167,13 +189,14 @@ class Pipeline:
             detections=[],
             baseline=baseline,
         )
-        record = self._detect(record, now)
-        if dry_run:
-            new = [d for d, _ in record.detections if self.store.detection(d.id) is None]
-        else:
-            failpoints.hit("after_detect")
-            new = self.store.record_poll(record, old=state, now=now, routes=self.routes)
-            failpoints.hit("after_commit")
+        with self._story_lock:
+            record = self._detect(record, now)
+            if dry_run:
+                new = [d for d, _ in record.detections if self.store.detection(d.id) is None]
+            else:
+                failpoints.hit("after_detect")
+                new = self.store.record_poll(record, old=state, now=now, routes=self.routes)
+                failpoints.hit("after_commit")
         status = (
             "not_modified"
             if result.not_modified
@@ -191,6 +214,14 @@ class Pipeline:
             len(new),
             result.requests,
             duration,
+            extra={
+                "source": cfg.name,
+                "status": status,
+                "items": count,
+                "new": len(new),
+                "requests": result.requests,
+                "duration": round(duration, 3),
+            },
         )
         return SourceOutcome(
             cfg.name, status, count, tuple(new), duration, requests=result.requests
@@ -205,10 +236,16 @@ class Pipeline:
         wanted = set(self.settings.report_types)
         dets: dict[str, tuple[Detection, str | None]] = {}
         items: list[tuple[Item, str | None, str | None]] = []
+        stories: list[StoryRef] | None = None  # recent news detections, loaded on first need
         for item in record.result.items:
-            det = self._news(item, now, wanted)
-            if det is not None and det.id not in dets:
-                dets[det.id] = (det, title_key(item.title, item.publisher))
+            found = self._news(item, now, wanted)
+            det = None
+            if found is not None:
+                if stories is None:
+                    stories = self._recent_stories(now)
+                det = self._identify(item, found, now, stories)
+                if det.id not in dets:
+                    dets[det.id] = (det, title_key(item.title, item.publisher))
             items.append((item, item_story_key(item), det.id if det else None))
         for report, _gss in record.reports:
             council = self._by_urn.get(report.urn)
@@ -232,7 +269,76 @@ class Pipeline:
             and cls.report_type != "other"
         ):
             return None
-        existing = self.store.detection_id_for_title(
-            title_key(item.title, item.publisher), now - STORY_MERGE_WINDOW
+        return news_detection(item, cls, match, now=now)
+
+    def _recent_stories(self, now: datetime) -> list[StoryRef]:
+        since = now - STORY_MERGE_WINDOW
+        rows = self.store.detections(kind="news_article")
+        return [ref for ref in map(story_ref_from_row, rows) if ref.first_seen >= since]
+
+    def _identify(
+        self, item: Item, det: Detection, now: datetime, stories: list[StoryRef]
+    ) -> Detection:
+        """The detection under the id of the story it belongs to (one story, one detection).
+
+        Its own link (any variant) seen before wins; then a link already merged into a story;
+        then a recent story with the same or a similar title about the same councils.
+        """
+        own = det.id
+        key = item_story_key(item)
+        found: str | None = own if self.store.detection(own) is not None else None
+        if found is None and key:
+            found = self.store.detection_id_for_story(key)
+        ref = story_ref(item, det.councils, own, now)
+        if found is None:
+            found = find_story(ref, stories, now - STORY_MERGE_WINDOW)
+        chosen = replace(det, id=found or own)
+        if found is None:
+            stories.append(ref)
+        return chosen
+
+
+def preview_source(settings: Settings, fetcher: Fetcher, cfg: SourceConfig) -> list[dict[str, Any]]:
+    """What a source yields now, with the verdict on each item; nothing is stored."""
+    source = build_source(cfg)
+    ctx = PollContext(
+        fetch=fetcher.view(source_policy(settings.http_policy(), cfg)),
+        validators={},
+        cursor={},
+        watched=settings.watched,
+        now=utcnow,
+    )
+    result = source.poll(ctx)
+    matcher = Matcher(settings.watched)
+    rows: list[dict[str, Any]] = []
+    for item in result.items:
+        cls = classify(item)
+        match = matcher.match(item)
+        rows.append(
+            {
+                "title": item.title,
+                "url": item.url,
+                "published": item.published.date().isoformat() if item.published else None,
+                "relevant": cls.relevant,
+                "report_type": cls.report_type,
+                "judgement": cls.judgement,
+                "councils": [c.short_name for c in match.councils],
+                "evidence": [f"{e.where}: {e.text}" for e in match.evidence],
+                "detect": cls.relevant and bool(match.councils),
+            }
         )
-        return news_detection(item, cls, match, now=now, detection_id=existing)
+    for report in result.reports:
+        rows.append(
+            {
+                "title": report.label,
+                "url": report.url,
+                "published": report.published.isoformat() if report.published else None,
+                "relevant": True,
+                "report_type": report.report_type,
+                "judgement": report.judgement,
+                "councils": [report.council_name],
+                "evidence": [],
+                "detect": report.available and report.report_type in settings.report_types,
+            }
+        )
+    return rows

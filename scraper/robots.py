@@ -40,6 +40,7 @@ class Robots:
     groups: tuple[Group, ...] = ()
     sitemaps: tuple[str, ...] = ()
     disallow_all: bool = False  # set for an unreachable robots.txt (5xx, connection error)
+    reason: str = ""  # why it is unreachable, for the error the user sees
 
     def can_fetch(self, user_agent: str, url: str) -> bool:
         """True when `url` (absolute, or a path) may be fetched by `user_agent`."""

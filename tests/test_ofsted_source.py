@@ -280,3 +280,44 @@ def test_poll_empty_listing_ends_cleanly(site: Site, fetcher: Fetcher) -> None:
     site.listing["0"] = "search_la_empty.html"
     result = poll(site, fetcher, (WEST_BERKS,))
     assert result.reports == () and result.requests == 1
+
+
+def test_poll_cursor_keeps_councils_not_watched_this_run(site: Site, fetcher: Fetcher) -> None:
+    """A poll narrowed to one council (as backfill runs) keeps the other councils' memory."""
+    first = poll(site, fetcher, (WEST_BERKS, READING))
+    narrowed = poll(site, fetcher, (BANES,), first, full_history=True)
+    cursor: Any = narrowed.cursor
+    before: Any = first.cursor
+    assert set(cursor["latest"]) == set(cursor["seen"]) == {"80577", "80540", "80427"}
+    for urn in ("80577", "80540"):
+        assert (cursor["latest"][urn], cursor["seen"][urn]) == (
+            before["latest"][urn],
+            before["seen"][urn],
+        )
+
+
+def test_poll_newly_watched_council_is_a_silent_baseline(site: Site, fetcher: Fetcher) -> None:
+    """A council added to the watchlist later yields none of its history and reads no files."""
+    first = poll(site, fetcher, (WEST_BERKS,))
+    before = len(site.requests())
+    second = poll(site, fetcher, (WEST_BERKS, READING), first)
+    assert second.reports == ()
+    assert site.requests()[before + 2 :] == ["/provider/44/80540"]
+    assert len(second.cursor["seen"]["80540"]) == 7  # type: ignore[index]
+    third = poll(site, fetcher, (WEST_BERKS, READING), second)
+    assert third.reports == () and third.requests == 2
+
+
+def test_poll_missing_new_file_is_looked_at_again(site: Site, fetcher: Fetcher) -> None:
+    """A new file answering "Report not found" is skipped, re-read next poll, then reported."""
+    first = poll(site, fetcher, (WEST_BERKS,))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response.file("ofsted/report_not_found.html", content_type="text/html"))
+    second = poll(site, fetcher, (WEST_BERKS,), first)
+    assert second.reports == ()
+    assert second.cursor["missing"] == {"80577": {"ofsted:50000000": 1}}  # type: ignore[index]
+    site.file("50000000", Response(body=build_case("monitoring_letter_2016"), headers=PDF))
+    third = poll(site, fetcher, (WEST_BERKS,), second)
+    assert [(r.key, r.available) for r in third.reports] == [("ofsted:50000000", True)]
+    assert third.cursor["missing"] == {}  # type: ignore[index]

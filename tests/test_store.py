@@ -86,9 +86,9 @@ def test_record_poll_queues_one_alert_per_route_once(db_url: str) -> None:
 
 
 def test_baseline_records_without_alerts(db_url: str) -> None:
-    """A baseline poll stores detections silently: nothing is queued."""
+    """A baseline poll stores detections silently: nothing is queued or reported as new."""
     store = Store.open(db_url)
-    assert len(record(store, [detection()], baseline=True)) == 1
+    assert record(store, [detection()], baseline=True) == []
     assert store.alerts() == []
     assert store.detections()[0]["baseline"] is True
 

@@ -3,7 +3,9 @@
 Cheap by design: one poll reads the two listing pages (conditionally), and fetches a provider
 page only when its "Latest report" date moved. Report identity is the file id or URL, never the
 position on the page. Any transient failure propagates, so the pipeline keeps the old cursor and
-the next poll retries; a file that is gone ("Report not found") is recorded, not retried.
+the next poll retries. A file that is gone ("Report not found") is recorded as unavailable; a
+*new* one is first looked at again for a few polls, as a fresh link may precede its file. A
+council added to the watchlist after the first poll takes its history as a silent baseline.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ SEARCH_PATH = (
 )
 MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
 GONE = (404, 410)
+MISSING_TRIES = 5  # polls a new report's "Report not found" file is retried before it is recorded
 
 
 @dataclass(slots=True)
@@ -70,6 +73,68 @@ class _Listing:
     all_not_modified: bool = True
 
 
+@dataclass(slots=True)
+class _Memory:
+    """The cursor's memory of watched councils, kept for every URN, watched in this run or not.
+
+    `latest`: URN -> the listing's "Latest report" date last acted on; `seen`: URN -> report
+    keys; `missing`: URN -> {key: polls} for new reports whose file was not there yet.
+    """
+
+    latest: dict[str, str | None]
+    seen: dict[str, list[str]]
+    missing: dict[str, dict[str, int]]
+    has_baseline: bool  # the source has polled successfully before (the pipeline's baseline)
+
+    @classmethod
+    def load(cls, cursor: Mapping[str, Any]) -> _Memory:
+        return cls(
+            latest=dict(cursor.get("latest", {})),
+            seen={u: list(k) for u, k in cursor.get("seen", {}).items()},
+            missing={u: dict(k) for u, k in cursor.get("missing", {}).items()},
+            has_baseline="seen" in cursor,
+        )
+
+    def dump(self) -> dict[str, Any]:
+        missing = {u: k for u, k in self.missing.items() if k}
+        return {"latest": self.latest, "seen": self.seen, "missing": missing}
+
+    def unchanged(self, urn: str, stamp: str | None) -> bool:
+        """Nothing to read: same latest date, page read before, no file awaited."""
+        return (
+            urn in self.latest
+            and self.latest[urn] == stamp
+            and urn in self.seen
+            and not self.missing.get(urn)
+        )
+
+    def is_newly_watched(self, urn: str) -> bool:
+        return self.has_baseline and urn not in self.seen
+
+    def retry_later(self, urn: str, key: str, full_history: bool) -> bool:
+        """True to skip an unavailable new report this poll and look again next poll.
+
+        A new file may answer "Report not found" for a while after its link appears; history
+        (baseline, backfill) is recorded as unavailable at once.
+        """
+        if full_history or not self.has_baseline:
+            return False
+        waiting = self.missing.setdefault(urn, {})
+        tries = waiting.get(key, 0) + 1
+        if tries < MISSING_TRIES:
+            waiting[key] = tries
+            log.warning(
+                "report file not there yet, looking again next poll key=%s try=%d/%d",
+                key,
+                tries,
+                MISSING_TRIES,
+            )
+            return True
+        waiting.pop(key, None)
+        log.warning("report file still missing, recorded as unavailable key=%s", key)
+        return False
+
+
 class OfstedSource:
     """`type = "ofsted"`: LA children's services reports on reports.ofsted.gov.uk."""
 
@@ -92,8 +157,7 @@ class OfstedSource:
         """One poll: listing, changed provider pages, new PDFs; nothing is kept on failure."""
         http = _Counting(ctx.fetch)
         listing = self._read_listing(ctx, http)
-        latest: dict[str, str | None] = dict(ctx.cursor.get("latest", {}))
-        seen: dict[str, list[str]] = {u: list(k) for u, k in ctx.cursor.get("seen", {}).items()}
+        memory = _Memory.load(ctx.cursor)
         reports: list[Report] = []
         warnings: list[str] = []
         for urn in dict.fromkeys(c.ofsted_urn for c in ctx.watched if c.ofsted_urn):
@@ -103,12 +167,11 @@ class OfstedSource:
                 log.warning("watched council missing from listing urn=%s", urn)
                 continue
             stamp = entry.latest_report.isoformat() if entry.latest_report else None
-            unchanged = urn in latest and latest[urn] == stamp and urn in seen
-            if unchanged and not ctx.full_history:
+            if memory.unchanged(urn, stamp) and not ctx.full_history:
                 continue
-            reports += self._read_provider(ctx, http, entry, seen.setdefault(urn, []))
-            latest[urn] = stamp
-        cursor = {"latest": latest, "seen": seen, "pages": listing.pages, "next": listing.next_of}
+            reports += self._read_provider(ctx, http, entry, memory)
+            memory.latest[urn] = stamp
+        cursor = {**memory.dump(), "pages": listing.pages, "next": listing.next_of}
         log.info(
             "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
             self.name,
@@ -154,7 +217,7 @@ class OfstedSource:
         return listing
 
     def _read_provider(
-        self, ctx: PollContext, http: _Counting, entry: ListingEntry, seen: list[str]
+        self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: _Memory
     ) -> list[Report]:
         """Reports on one provider page not seen before (all of them on backfill)."""
         fetched = http.get(entry.provider_url, accept="text/html")
@@ -165,12 +228,29 @@ class OfstedSource:
             monitoring_labels=self.monitoring_labels,
             source=self.name,
         )
+        urn = entry.urn
+        if memory.is_newly_watched(urn) and not ctx.full_history:
+            # A council added to the watchlist after the source's own baseline: its history is
+            # not news. Taken as seen without reading files; backfill stores it.
+            memory.seen[urn] = [_key(link) for link in links]
+            log.info(
+                "newly watched council urn=%s: %d existing reports taken as its baseline, "
+                "not alerted (run `ofsted-watch backfill` to store them)",
+                urn,
+                len(links),
+            )
+            return []
+        seen = memory.seen.setdefault(urn, [])
         reports = []
         for link in links:
             key = _key(link)
             if key in seen and not ctx.full_history:
                 continue
-            reports.append(self._report(http, entry.urn, name, link))
+            report = self._report(http, urn, name, link)
+            if not report.available and memory.retry_later(urn, key, ctx.full_history):
+                continue
+            memory.missing.get(urn, {}).pop(key, None)
+            reports.append(report)
             if key not in seen:
                 seen.append(key)
         return reports
@@ -216,7 +296,14 @@ class OfstedSource:
         if not is_pdf(fetched.body):
             log.warning("report file is not a PDF (Report not found page?) url=%s", url)
             return False, NO_TEXT
-        return True, read_pdf(fetched.body)
+        facts = read_pdf(fetched.body)
+        if not facts.text_available:
+            log.warning(
+                "report text unavailable (image-only, corrupt or locked PDF); "
+                "type from its label url=%s",
+                url,
+            )
+        return True, facts
 
 
 def _require_ok(fetched: Fetched, url: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from scraper.models import Detection, Item, Report, SourceResult
 from scraper.store import queue, records
-from scraper.store.db import make_engine, transaction, upgrade
+from scraper.store.db import make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow
 from scraper.store.records import Route, SourceState
 from scraper.store.schema import detections
@@ -56,11 +56,11 @@ class Store:
 
     # -- sources -----------------------------------------------------------------------------
     def load_state(self, name: str) -> SourceState:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return records.load_state(conn, name)
 
     def states(self) -> list[SourceState]:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return records.all_states(conn)
 
     def record_poll(
@@ -71,16 +71,17 @@ class Store:
         now: datetime,
         routes: Callable[[Detection], list[Route]],
     ) -> list[Detection]:
-        """Store a poll atomically; returns the detections that were new (and were queued)."""
+        """Store a poll atomically; returns the detections that were new and were queued.
+
+        A baseline poll stores its detections silently and returns none: they are history.
+        """
         new: list[Detection] = []
         with transaction(self.engine) as conn:
             for det, title_key in rec.detections:
-                if records.save_detection(conn, det, title_key, rec.baseline):
+                if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
                     new.append(det)
-                    if not rec.baseline:
-                        queue.enqueue(conn, det.id, routes(det), now)
-            for item, story_key, det_id in rec.items:
-                records.save_item(conn, item, story_key, det_id, now)
+                    queue.enqueue(conn, det.id, routes(det), now)
+            records.save_items(conn, rec.items, now)
             for report, gss in rec.reports:
                 records.save_report(conn, rec.result.source, report, gss, now)
             records.save_success(conn, rec.result, old, now)
@@ -91,12 +92,17 @@ class Store:
             records.save_failure(conn, name, error, now)
 
     def detection_id_for_title(self, title_key: str, since: datetime) -> str | None:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return records.detection_by_title(conn, title_key, since)
+
+    def detection_id_for_story(self, story_key: str) -> str | None:
+        """The detection an item with this canonical link was merged into (any age)."""
+        with reading(self.engine) as conn:
+            return records.detection_by_story(conn, story_key)
 
     # -- queries -----------------------------------------------------------------------------
     def detections(self, **filters: Any) -> list[dict[str, Any]]:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return records.query_detections(conn, **filters)
 
     def reports(
@@ -106,11 +112,11 @@ class Store:
         report_type: str | None = None,
         since: date | None = None,
     ) -> list[dict[str, Any]]:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return records.query_reports(conn, urns=urns, report_type=report_type, since=since)
 
     def detection(self, detection_id: str) -> dict[str, Any] | None:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             row = (
                 conn.execute(select(detections).where(detections.c.id == detection_id))
                 .mappings()
@@ -165,11 +171,11 @@ class Store:
     def alerts(
         self, *, status: str | None = None, ids: Sequence[int] | None = None
     ) -> list[AlertRow]:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return queue.rows(conn, status=status, ids=ids)
 
     def last_digest(self, channel: str) -> datetime | None:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return queue.last_digest(conn, channel)
 
     def set_last_digest(self, channel: str, slot: datetime, now: datetime) -> None:
@@ -182,5 +188,5 @@ class Store:
         return records.payload(row) if row else None
 
     def queue_depth(self) -> dict[str, int]:
-        with transaction(self.engine) as conn:
+        with reading(self.engine) as conn:
             return queue.depth(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,9 +45,11 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Every transaction reads then writes; IMMEDIATE takes the write lock up front so
+        # Write transactions read then write; IMMEDIATE takes the write lock up front so
         # two processes wait on busy_timeout instead of failing with SQLITE_BUSY mid-way.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only ones (marked by `reading()`) take no lock: WAL readers never block.
+        readonly = conn.get_execution_options().get(READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -84,12 +87,46 @@ def _reason(exc: SQLAlchemyError) -> str:
     return str(orig or exc).strip().splitlines()[0]
 
 
+READONLY = "ofsted_watch_readonly"
+# SQLite has one writer at a time. Threads of one process queue on this lock (woken at once)
+# instead of sleeping in SQLite's busy handler, which backs off in steps of up to 100 ms.
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _SQLITE_WRITERS_LOCK:
+        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction; database errors become StoreError with a one-line reason."""
+    """One write transaction; database errors become StoreError with a one-line reason."""
+    lock = _writer_lock(engine)
     try:
-        with engine.begin() as conn:
-            yield conn
+        if lock is not None:
+            lock.acquire()
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            if lock is not None:
+                lock.release()
+    except OperationalError as exc:
+        raise StoreError(f"database error: {_reason(exc)}") from exc
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """One read-only transaction: on SQLite it takes no write lock."""
+    try:
+        with engine.connect() as base:
+            conn = base.execution_options(**{READONLY: True})
+            with conn.begin():
+                yield conn
     except OperationalError as exc:
         raise StoreError(f"database error: {_reason(exc)}") from exc
 
@@ -107,6 +144,17 @@ def insert_ignore(conn: Connection, table: Table, row: dict[str, Any]) -> bool:
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(table).values(**row)
     return conn.execute(stmt.returning(key)).first() is not None
+
+
+def insert_many_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Bulk INSERT … ON CONFLICT DO NOTHING (one executemany; no per-row statement build)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing()
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    conn.execute(stmt, rows)
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -80,7 +80,9 @@ def claim(
         or_(alerts.c.claimed_until.is_(None), alerts.c.claimed_until < now),
         alerts.c.digest.isnot(None) if digest else alerts.c.digest.is_(None),
     )
-    stmt = select(alerts.c.id).where(due).order_by(alerts.c.next_attempt_at, alerts.c.id)
+    # Grouped by channel so a claimed batch reuses one connection (one SMTP session).
+    order = (alerts.c.channel, alerts.c.next_attempt_at, alerts.c.id)
+    stmt = select(alerts.c.id).where(due).order_by(*order)
     if channels is not None:
         stmt = stmt.where(alerts.c.channel.in_(list(channels)))
     if conn.dialect.name == "postgresql":

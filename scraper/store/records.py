@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from scraper.models import Detection, Item, Report, SourceResult, Validators
-from scraper.store.db import insert_ignore, utc
+from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
 
 
@@ -117,22 +117,26 @@ def _validators_json(v: Validators) -> dict[str, str]:
     return out
 
 
-def save_item(
-    conn: Connection, item: Item, story_key: str | None, det_id: str | None, now: datetime
-) -> bool:
-    return insert_ignore(
+def save_items(
+    conn: Connection, rows: Sequence[tuple[Item, str | None, str | None]], now: datetime
+) -> None:
+    """Every item seen, once per (source, key); already-known items are left alone."""
+    insert_many_ignore(
         conn,
         items,
-        {
-            "source": item.source,
-            "item_key": item.key[:1000],
-            "story_key": story_key,
-            "title": item.title,
-            "url": item.url,
-            "published": item.published,
-            "first_seen": now,
-            "detection_id": det_id,
-        },
+        [
+            {
+                "source": item.source,
+                "item_key": item.key[:1000],
+                "story_key": story_key,
+                "title": item.title,
+                "url": item.url,
+                "published": item.published,
+                "first_seen": now,
+                "detection_id": det_id,
+            }
+            for item, story_key, det_id in rows
+        ],
     )
 
 
@@ -207,6 +211,16 @@ def detection_by_title(conn: Connection, title_key: str, since: datetime) -> str
     return conn.execute(
         select(detections.c.id)
         .where(and_(detections.c.title_key == title_key, detections.c.first_seen >= since))
+        .limit(1)
+    ).scalar()
+
+
+def detection_by_story(conn: Connection, story_key: str) -> str | None:
+    """The detection an item with this story key (canonical link) was merged into, if any."""
+    return conn.execute(
+        select(items.c.detection_id)
+        .where(and_(items.c.story_key == story_key, items.c.detection_id.is_not(None)))
+        .order_by(items.c.id)
         .limit(1)
     ).scalar()
 

@@ -1,0 +1,495 @@
+"""The daemon: scheduling, catch-up, error isolation, back-off, hanging sources, signals, logs.
+
+In-process tests run `Daemon.run()` in a thread (no signals there); the signal tests run
+`python -m scraper run` in a subprocess. Helpers here are shared with test_multi_instance.py,
+test_health.py and bench/soak.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from scraper.cli import main
+from scraper.daemon import Daemon
+from scraper.store import Store
+from scraper.store.schema import source_state
+from tests.httpserver import LocalServer, Request, Response, fail_then
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- a loopback world ------------------------------------------------------------------------
+def news_rss(stories: range | list[int]) -> bytes:
+    """An RSS feed whose every item is a distinct detection about West Berkshire."""
+    items = "".join(
+        f"<item><title>Ofsted monitoring visit finds progress in West Berkshire children's "
+        f"services, report {k}</title>"
+        f"<link>https://news{k}.example.org/2026/11/story-{k}/</link>"
+        f"<guid>https://news{k}.example.org/?p={k}</guid>"
+        "<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate>"
+        "<description>Ofsted inspectors found West Berkshire Council's children's services had "
+        f"improved at monitoring visit number {k}, the letter published today says."
+        "</description></item>"
+        for k in stories
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<link>https://news.example.org/</link><description>d</description>"
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+class NewsFeed:
+    """A feed route serving `count` stories numbered from `first`; raise `count` to publish
+    more. Feeds with different `first` never share a story (identical titles would merge)."""
+
+    def __init__(self, count: int = 0, first: int = 0) -> None:
+        self.count = count
+        self.first = first
+
+    def __call__(self, _request: Request) -> Response:
+        stories = range(self.first, self.first + self.count)
+        return Response(body=news_rss(stories), headers={"Content-Type": "application/rss+xml"})
+
+
+def webhook_ids(receiver: LocalServer, path: str = "/hook") -> list[str]:
+    """The webhook-id of every POST the receiver answered 2xx, in arrival order."""
+    return [
+        e.headers.get("webhook-id", "")
+        for e in receiver.log
+        if e.method == "POST" and e.path == path and 200 <= e.status < 300
+    ]
+
+
+def requests_to(server: LocalServer, path: str) -> list[float]:
+    """Monotonic start times of the requests for `path`."""
+    return [e.started for e in server.log if e.path == path]
+
+
+def feed(name: str, url: str, every: str = "1s", extra: str = "") -> str:
+    return (
+        f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\n'
+        f'every = "{every}"\n{extra}\n'
+    )
+
+
+def webhook(url: str, name: str = "hook", extra: str = "") -> str:
+    return (
+        f'\n[[alerts]]\nname = "{name}"\ntype = "webhook"\nurl = "{url}"\n'
+        f"allow_private = true\n{extra}\n"
+    )
+
+
+def write_config(
+    path: Path,
+    db_url: str,
+    body: str,
+    *,
+    listen: str = "127.0.0.1:0",
+    daemon_extra: str = "",
+    http_extra: str = "",
+) -> Path:
+    """A daemon configuration for loopback servers."""
+    path.write_text(
+        f"""
+[storage]
+url = "{db_url}"
+
+[http]
+user_agent = "ofsted-watch-test/1.0 (+mailto:test@example.org)"
+allow_private = true
+respect_robots = false
+min_interval = 0
+retries = 0
+timeout = 5
+deadline = 10
+{http_extra}
+
+[daemon]
+listen = "{listen}"
+alert_every = "1s"
+alert_lease = "20s"
+{daemon_extra}
+
+[watchlist]
+councils = ["West Berkshire"]
+{body}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `cond` until it is truthy; fail after `timeout` seconds (generous for slow CI)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def running(config: Path, **kw: Any) -> Iterator[Daemon]:
+    """A Daemon serving in a thread; stopped (and joined) on exit."""
+    daemon = Daemon(str(config), leader_check=kw.pop("leader_check", 0.2), **kw)
+    thread = threading.Thread(target=daemon.run, name="daemon", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: daemon.role == "active", what="the daemon to become active")
+        yield daemon
+    finally:
+        daemon.request_stop()
+        thread.join(40)
+
+
+class DaemonProcess:
+    """`python -m scraper --log-format json --config X run` with its log in a file."""
+
+    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._fh = log_path.open("wb")
+        cmd = [sys.executable, "-m", "scraper", "--log-format", "json", "--config", str(config)]
+        self.proc = subprocess.Popen(
+            [*cmd, "run"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=self._fh,
+            env={**os.environ, **(env or {})},
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def records(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.text().splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:  # a line being written right now
+                    continue
+        return out
+
+    def wait_log(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        rx = re.compile(pattern)
+        return wait_for(
+            lambda: rx.search(self.text()) or self._died(), timeout, f"log line {pattern!r}"
+        )
+
+    def _died(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.text()[-3000:]}")
+
+    def health_url(self) -> str:
+        m = self.wait_log(r"listening on (http://[\d.:]+)/healthz")
+        return m.group(1)
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._fh.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._fh.close()
+
+
+def set_last_poll(db_url: str, name: str, when: datetime) -> None:
+    store = Store.open(db_url)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(source_state).where(source_state.c.name == name).values(last_poll_at=when)
+        )
+    store.close()
+
+
+def gaps(starts: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(starts)]
+
+
+# -- scheduling ------------------------------------------------------------------------------
+def test_daemon_schedules_sources_dispatcher_and_digests(tmp_path: Path, sqlite_url: str) -> None:
+    """One job per source (interval with ~10 % jitter, or cron), a dispatcher and a digest job,
+    each with max_instances=1, coalesce and a misfire grace of at least half the interval."""
+    with LocalServer() as server:
+        server.route("/a", NewsFeed())
+        body = (
+            feed("a", server.url("/a"), every="10m")
+            + feed("b", server.url("/a"), every="2h")
+            + '\n[[sources]]\nname = "c"\ntype = "feed"\nurl = "http://127.0.0.1:9/"\n'
+            'cron = "0 7 * * 1-5"\n'
+            + '\n[[alerts]]\nname = "mail"\ntype = "email"\nsmtp_host = "127.0.0.1"\n'
+            'from = "a@example.org"\nto = ["b@example.org"]\ndigest = "daily"\n'
+        )
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        with running(config) as daemon:
+            jobs = {j.id: j for j in daemon.scheduler.get_jobs()}
+    assert set(jobs) == {"poll:a", "poll:b", "poll:c", "dispatch", "digest:mail"}
+    for job in jobs.values():
+        assert job.max_instances == 1 and job.coalesce is True
+    a, b = jobs["poll:a"], jobs["poll:b"]
+    assert a.trigger.interval.total_seconds() == 600 and a.trigger.jitter == 60
+    assert b.trigger.jitter == 720 and b.misfire_grace_time >= 3600
+    assert a.misfire_grace_time >= 300
+    assert "day_of_week='1-5'" in str(jobs["poll:c"].trigger)
+    assert str(jobs["poll:c"].trigger.timezone) == "Europe/London"
+    assert jobs["poll:c"].misfire_grace_time >= 3 * 86400 / 2  # Friday -> Monday gap
+
+
+def test_daemon_polls_each_source_once_per_interval(tmp_path: Path, sqlite_url: str) -> None:
+    """With every = 1s each source is polled about once a second, never twice in an interval."""
+    with LocalServer() as server:
+        server.route("/a", NewsFeed())
+        server.route("/b", NewsFeed())
+        body = feed("a", server.url("/a")) + feed("b", server.url("/b"))
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        with running(config):
+            wait_for(lambda: len(requests_to(server, "/b")) >= 5, what="five polls of b")
+        for path in ("/a", "/b"):
+            starts = requests_to(server, path)
+            assert len(starts) >= 4
+            assert min(gaps(starts)) >= 0.8, gaps(starts)
+
+
+def test_daemon_catches_up_once_after_downtime(tmp_path: Path, sqlite_url: str) -> None:
+    """After downtime covering three scheduled runs, restart polls that source exactly once;
+    a source polled just before the restart waits for its next slot."""
+    with LocalServer() as server:
+        server.route("/late", NewsFeed())
+        server.route("/fresh", NewsFeed())
+        body = feed("late", server.url("/late"), "10s") + feed("fresh", server.url("/fresh"), "10s")
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        assert main(["--config", str(config), "fetch"]) == 0
+        now = datetime.now(UTC)
+        set_last_poll(sqlite_url, "late", now - timedelta(seconds=35))  # missed 3 runs
+        set_last_poll(sqlite_url, "fresh", now - timedelta(seconds=1))
+        before = len(server.log)
+        with running(config):
+            wait_for(lambda: len(server.log) > before, what="the catch-up poll")
+            time.sleep(4)  # well inside the 10 s interval: any extra poll would show here
+        after = [e.path for e in server.log[before:]]
+    assert after.count("/late") == 1, after
+    assert after.count("/fresh") == 0, after
+
+
+# -- error isolation, back-off, hanging sources ---------------------------------------------
+def test_daemon_survives_a_raising_job_and_failing_sources(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A job raising, a 500 and a body that is not a feed are logged; other sources run on."""
+    caplog.set_level(logging.INFO)
+    with LocalServer() as server:
+        server.route("/good", NewsFeed())
+        server.route("/500", Response(status=500))
+        server.route("/junk", Response(body=b"\x00\xffnot xml", headers={"Content-Type": "x/y"}))
+        body = (
+            feed("good", server.url("/good"))
+            + feed("err", server.url("/500"))
+            + feed("junk", server.url("/junk"))
+        )
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        boom = {"n": 0}
+
+        def explode() -> None:
+            boom["n"] += 1
+            raise ZeroDivisionError("job bug")
+
+        with running(config) as daemon:
+            daemon.scheduler.add_job(daemon._tracked, "interval", args=[explode], seconds=0.3)
+            wait_for(lambda: boom["n"] >= 3 and len(requests_to(server, "/good")) >= 4)
+            assert daemon.scheduler.running and not daemon.stopping.is_set()
+    assert "job failed" in caplog.text and "ZeroDivisionError" in caplog.text
+    states = {s.name: s for s in Store.open(sqlite_url).states()}
+    assert states["good"].consecutive_failures == 0 and states["good"].polls >= 4
+    assert states["err"].consecutive_failures >= 1 and states["junk"].consecutive_failures >= 1
+
+
+def test_daemon_backs_off_a_failing_source_and_recovers(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three failures stretch the interval (1 s, 2 s, 4 s, logged); the first success brings
+    the normal interval back without any operator action."""
+    caplog.set_level(logging.INFO)
+    with LocalServer() as server:
+        ok = Response(body=news_rss([]), headers={"Content-Type": "application/rss+xml"})
+        server.route("/flaky", fail_then(3, ok))
+        config = write_config(
+            tmp_path / "c.toml", sqlite_url, feed("flaky", server.url("/flaky")), listen=""
+        )
+        with running(config):
+            wait_for(lambda: len(requests_to(server, "/flaky")) >= 7, 40, "seven polls")
+        starts = requests_to(server, "/flaky")
+    g = gaps(starts)
+    assert 0.8 <= g[0] < 1.9, g  # failure 1: normal interval
+    assert g[1] >= 1.8, g  # failure 2: twice the interval
+    assert g[2] >= 3.6, g  # failure 3: four times
+    assert max(g[3:6]) < 3.0, g  # recovered: back to about 1 s
+    assert re.search(r"source=flaky failing consecutive_failures=3 backing off", caplog.text)
+    assert "source=flaky recovered" in caplog.text
+
+
+def test_daemon_aborts_a_hanging_source_within_its_deadline(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source dripping one byte every 0.5 s fails at deadline (2 s) + 1 s; others complete."""
+    caplog.set_level(logging.INFO)
+    with LocalServer() as server:
+        server.route("/drip", Response.drip(news_rss(range(3)), 0.5))
+        server.route("/good", NewsFeed())
+        body = feed("drip", server.url("/drip"), "30s") + feed("good", server.url("/good"), "30s")
+        config = write_config(
+            tmp_path / "c.toml", sqlite_url, body, listen="", http_extra="deadline = 2"
+        ).read_text()
+        path = tmp_path / "d.toml"
+        path.write_text(config.replace("deadline = 10\n", ""))
+        with running(path) as daemon:
+            wait_for(lambda: daemon.store.load_state("drip").consecutive_failures == 1, 15)
+            assert daemon.store.load_state("good").last_success_at is not None
+    failed = [r for r in caplog.records if getattr(r, "source", "") == "drip"]
+    assert failed and failed[0].status == "failed"  # type: ignore[attr-defined]
+    # req: deadline + 1 s (pinned tightly in test_fetch); here +5 s slack for a loaded CI box
+    assert failed[0].duration <= 2 + 1 + 5  # type: ignore[attr-defined]
+    assert "deadline" in failed[0].error  # type: ignore[attr-defined]
+
+
+# -- signals, reload, logs (subprocess) ------------------------------------------------------
+def test_run_sigterm_exits_zero_and_loses_nothing(tmp_path: Path, sqlite_url: str) -> None:
+    """SIGTERM while an alert is being sent: exit 0 within 30 s, no row left 'sending', and a
+    later `fetch` delivers the alert under the same webhook-id; poll lines are JSON."""
+    with LocalServer() as server, LocalServer() as receiver:
+        news = NewsFeed()
+        server.route("/news", news)
+        answers = iter([Response(status=200, delay=20)])  # the first hangs past the 2 s timeout
+        receiver.route("/hook", lambda _r: next(answers, Response(status=200)))
+        body = feed("news", server.url("/news")) + webhook(
+            receiver.url("/hook"), extra="timeout = 2"
+        )
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_log(r'"status": "baseline"')
+            news.count = 1
+            wait_for(lambda: receiver.log, 30, "the webhook attempt")
+            started = time.monotonic()
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait(30) == 0
+            assert time.monotonic() - started < 30
+        finally:
+            daemon.close()
+        store = Store.open(sqlite_url)
+        assert [r.status for r in store.alerts()] != [] and not store.alerts(status="sending")
+        polls = [r for r in daemon.records() if r.get("source") == "news" and "status" in r]
+        assert polls and all({"items", "new", "duration"} <= set(r) for r in polls)
+        assert any(r["new"] == 1 for r in polls)
+        assert any("daemon stopped" in r["message"] for r in daemon.records())
+        assert main(["--config", str(config), "alerts", "retry"]) == 0
+        assert main(["--config", str(config), "fetch"]) == 0
+        ids = [e.headers["webhook-id"] for e in receiver.log]
+        assert len(ids) == 2 and ids[0] == ids[1]  # the abandoned attempt, then the delivery
+        assert [r.status for r in store.alerts()] == ["delivered"]
+
+
+def test_run_sigint_exits_zero_with_a_pending_alert_kept(tmp_path: Path, sqlite_url: str) -> None:
+    """SIGINT stops the daemon with exit 0; an undelivered alert stays queued for later."""
+    with LocalServer() as server, LocalServer() as receiver:
+        news = NewsFeed()
+        server.route("/news", news)
+        receiver.route("/hook", Response(status=503))
+        body = feed("news", server.url("/news")) + webhook(receiver.url("/hook"))
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_log(r'"status": "baseline"')
+            news.count = 2
+            wait_for(lambda: len(receiver.log) >= 2, 30, "two failed webhook attempts")
+            daemon.signal(signal.SIGINT)
+            assert daemon.wait(30) == 0
+        finally:
+            daemon.close()
+        rows = Store.open(sqlite_url).alerts()
+        assert len(rows) == 2 and {r.status for r in rows} <= {"pending", "failed"}
+
+
+def test_run_sighup_reloads_a_good_file_and_refuses_a_bad_one(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """SIGHUP with a new source list swaps the polled sources; an invalid file is refused,
+    logged, and the running configuration carries on."""
+    with LocalServer() as server:
+        server.route("/a", NewsFeed())
+        server.route("/b", NewsFeed())
+        config = write_config(tmp_path / "c.toml", sqlite_url, feed("a", server.url("/a")))
+        good = config.read_text()
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_log(r"poll source=a ")
+            write_config(config, sqlite_url, feed("b", server.url("/b")))
+            daemon.signal(signal.SIGHUP)
+            daemon.wait_log(r"sources_added=\['b'\] sources_removed=\['a'\]")
+            wait_for(lambda: len(requests_to(server, "/b")) >= 2, 20, "polls of b")
+            a_count = len(requests_to(server, "/a"))
+            config.write_text(good.replace('type = "feed"', 'type = "nope"'))
+            daemon.signal(signal.SIGHUP)
+            daemon.wait_log(r"reload refused, keeping the old configuration: .*unknown type")
+            b_count = len(requests_to(server, "/b"))
+            wait_for(lambda: len(requests_to(server, "/b")) >= b_count + 2, 20, "b polled on")
+            assert len(requests_to(server, "/a")) <= a_count + 1  # at most one already running
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait(30) == 0
+        finally:
+            daemon.close()
+
+
+def test_run_second_daemon_on_one_sqlite_file_refuses(tmp_path: Path, sqlite_url: str) -> None:
+    """A second daemon on the same SQLite file exits non-zero with a message naming the file."""
+    with LocalServer() as server:
+        server.route("/a", NewsFeed())
+        config = write_config(tmp_path / "c.toml", sqlite_url, feed("a", server.url("/a"), "1h"))
+        first = DaemonProcess(config, tmp_path / "one.log")
+        try:
+            first.wait_log(r"role=active")
+            second = subprocess.run(
+                [sys.executable, "-m", "scraper", "--config", str(config), "run"],
+                check=False,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert second.returncode != 0
+            assert "already" in second.stderr and f"{tmp_path}/ofsted-watch.db" in second.stderr
+            first.signal(signal.SIGTERM)
+            assert first.wait(30) == 0
+        finally:
+            first.close()

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scraper.daemon import Daemon  # noqa: E402
+from tests.daemonkit import feed, news_rss, webhook, write_config  # noqa: E402
 from tests.httpserver import LocalServer, Request, Response  # noqa: E402
-from tests.test_daemon import feed, news_rss, webhook, write_config  # noqa: E402
 
 
 def rss_mb() -> float:

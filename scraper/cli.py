@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("ids", nargs="*", type=int, metavar="ID")
     at = asub.add_parser("test", help="send a test message through one channel")
     at.add_argument("name", help="channel name from [[alerts]]")
+    ae = asub.add_parser("enable", help="re-enable a channel disabled by a 410 Gone answer")
+    ae.add_argument("name", help="channel name from [[alerts]]")
 
     sub.add_parser(
         "check-config",
@@ -384,6 +386,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = _store(settings)
     if args.alerts_command == "list":
+        for off in store.disabled_channels():  # on stderr with --json, keeping stdout JSON lines
+            print(
+                f"channel {off.name} DISABLED since {off.since:%Y-%m-%d %H:%M} UTC "
+                f"({off.reason}); its alerts are held: ofsted-watch alerts enable {off.name}",
+                file=sys.stderr if args.json else sys.stdout,
+            )
         for row in store.alerts(status=args.status):
             if args.json:
                 print(
@@ -410,6 +418,15 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         return 0
     if args.alerts_command == "retry":
         print(f"requeued {store.requeue_alerts(utcnow(), args.ids or None)} alert(s)")
+        for name in [] if args.ids else store.enable_channels(utcnow()):
+            print(f"re-enabled channel {name}")
+        return 0
+    if args.alerts_command == "enable":
+        enabled = store.enable_channels(utcnow(), [args.name])
+        if args.name not in enabled:
+            print(f"channel {args.name} is not disabled")
+            return 0
+        print(f"re-enabled channel {args.name}; requeued {enabled[args.name]} alert(s)")
         return 0
     channel = {c.name: c for c in settings.channels}.get(args.name)
     if channel is None:

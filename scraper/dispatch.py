@@ -1,5 +1,9 @@
 """Deliver queued alerts: claim with a lease, send, mark right after each answer, retry on the
-Standard Webhooks schedule, give up (dead) at the end and tell the owner via a fallback channel."""
+Standard Webhooks schedule, give up (dead) at the end and tell the owner via a fallback channel.
+
+A webhook endpoint answering 410 Gone is disabled (Standard Webhooks): its alerts stay queued
+until `ofsted-watch alerts enable NAME`. Owner notices are queued rows too, so they are retried.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from scraper.config import EmailChannelConfig, Settings, WebhookChannelConfig, p
 from scraper.models import Delivery
 from scraper.notify.email import SmtpSession, SmtpTarget, build_message
 from scraper.notify.webhook import WebhookTarget, send_webhook
-from scraper.store import AlertRow, Store
+from scraper.store import AlertRow, Notice, Store
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -30,6 +34,12 @@ Channel = WebhookChannelConfig | EmailChannelConfig
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def is_gone(delivery: Delivery) -> bool:
+    """The endpoint answered 410 Gone. Delivery carries no status code, so this reads the
+    webhook channel's detail, which always starts "HTTP <status>"."""
+    return delivery.outcome == "rejected" and delivery.detail.startswith("HTTP 410")
 
 
 def next_delay(
@@ -102,6 +112,7 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = lease if lease is not None else parse_duration(settings.raw.daemon.alert_lease)
         self.channels: dict[str, Channel] = {c.name: c for c in settings.channels}
+        self.disabled: set[str] = set()  # channels disabled by a 410, refreshed per claim
 
     def claim_size(self) -> int:
         """Rows per claim, so that a claimed batch is sent well within its lease even when
@@ -114,20 +125,22 @@ class Dispatcher:
         total = DispatchSummary()
         limit = limit or self.claim_size()
         while True:
+            self.disabled = {d.name for d in self.store.disabled_channels()}
+            live = [name for name in self.channels if name not in self.disabled]
+            if not live:
+                return total
             rows = self.store.claim_alerts(
-                now=self.now(),
-                owner=self.owner,
-                lease=self.lease,
-                limit=limit,
-                channels=list(self.channels),
+                now=self.now(), owner=self.owner, lease=self.lease, limit=limit, channels=live
             )
             if not rows:
                 return total
             failpoints.hit("after_claim")
+            sent = DispatchSummary()
             for name in dict.fromkeys(r.channel for r in rows):
                 batch = [r for r in rows if r.channel == name]
-                total += self._send_batch(self.channels[name], batch)
-            if len(rows) < limit:
+                sent += self._send_batch(self.channels[name], batch)
+            total += sent
+            if len(rows) < limit and not sent.dead:  # a dead alert may have queued a notice
                 return total
 
     def _send_batch(self, channel: Channel, rows: Sequence[AlertRow]) -> DispatchSummary:
@@ -158,14 +171,20 @@ class Dispatcher:
         self, rows: Sequence[AlertRow], send: Callable[[AlertRow, dict[str, Any]], Delivery]
     ) -> DispatchSummary:
         total = DispatchSummary()
+        held: list[int] = []
         for row in rows:
-            data = self.store.payload(row.detection_id)
+            if row.channel in self.disabled:  # a 410 earlier in this batch
+                held.append(row.id)
+                continue
+            data = dict(row.notice) if row.notice else self.store.payload(row.detection_id)
             if data is None:  # pragma: no cover - foreign key makes this impossible
                 continue
             failpoints.hit("before_send")
             delivery = send(row, data)
             failpoints.hit("after_send")
             total += self._settle(row, delivery)
+        if held:
+            self.store.unclaim_alerts(self.owner, self.now(), held)
         return total
 
     def _settle(self, row: AlertRow, delivery: Delivery, *, tell: bool = True) -> DispatchSummary:
@@ -186,17 +205,7 @@ class Dispatcher:
             else next_delay(row.attempts, delivery.retry_after)
         )
         if delay is None:
-            self.store.mark_dead(row.id, now, delivery.detail, self.owner)
-            log.error(
-                "alert id=%d channel=%s status=dead attempts=%d error=%s",
-                row.id,
-                row.channel,
-                row.attempts,
-                delivery.detail,
-            )
-            if tell:
-                self._tell_owner(row, delivery.detail)
-            return DispatchSummary(dead=1)
+            return self._bury(row, delivery, tell=tell)
         self.store.mark_retry(
             row.id, now, now + timedelta(seconds=delay), delivery.detail, self.owner
         )
@@ -210,31 +219,86 @@ class Dispatcher:
         )
         return DispatchSummary(retried=1)
 
-    def _tell_owner(self, row: AlertRow, detail: str) -> None:
-        """A dead alert is reported through the channel's `fallback`, if it names one."""
+    def _bury(self, row: AlertRow, delivery: Delivery, *, tell: bool) -> DispatchSummary:
+        """Give up on an alert; a 410 Gone from a webhook also disables its channel."""
+        detail = delivery.detail
+        if is_gone(delivery) and isinstance(self.channels.get(row.channel), WebhookChannelConfig):
+            return self._disable(row, detail)
+        notice = self._dead_notice(row, detail) if tell else None
+        self.store.bury_alert(row.id, self.now(), detail, self.owner, notice=notice)
+        log.error(
+            "alert id=%d channel=%s status=dead attempts=%d error=%s",
+            row.id,
+            row.channel,
+            row.attempts,
+            detail,
+        )
+        if notice is not None:
+            log.info("alert id=%d owner notice queued via=%s", row.id, notice.channel)
+        return DispatchSummary(dead=1)
+
+    def _disable(self, row: AlertRow, detail: str) -> DispatchSummary:
+        """410 Gone: the alert is dead, the channel disabled and its owner told, at once."""
+        now = self.now()
+        notice = self._notice(
+            row,
+            key=f"disabled:{row.channel}:{now:%Y%m%dT%H%M%S}",
+            kind="channel_disabled",
+            title=f"ofsted-watch disabled the channel {row.channel}",
+            summary=f"The endpoint answered 410 Gone. Alerts for it are held until "
+            f"`ofsted-watch alerts enable {row.channel}`.",
+        )
+        newly = self.store.bury_alert(
+            row.id, now, detail, self.owner, notice=notice, disable=row.channel
+        )
+        self.disabled.add(row.channel)
+        log.warning("alert id=%d channel=%s status=dead error=%s", row.id, row.channel, detail)
+        if newly:
+            log.error(
+                "channel=%s disabled: the endpoint answered 410 Gone; its alerts are held "
+                "until `ofsted-watch alerts enable %s`%s",
+                row.channel,
+                row.channel,
+                f"; owner told via {notice.channel}" if notice else "",
+            )
+        return DispatchSummary(dead=1)
+
+    def _dead_notice(self, row: AlertRow, detail: str) -> Notice | None:
+        return self._notice(
+            row,
+            key=f"dead:{row.message_id}",
+            kind="alert_failed",
+            title=f"ofsted-watch could not deliver an alert to {row.channel}",
+            summary=f"Gave up after {row.attempts} attempts: {detail}",
+        )
+
+    def _notice(
+        self, row: AlertRow, *, key: str, kind: str, title: str, summary: str
+    ) -> Notice | None:
+        """A notice for the channel's `fallback`, if it names one. A failed notice is not
+        itself reported, so two channels that fall back to each other cannot loop."""
         channel = self.channels.get(row.channel)
         fallback = self.channels.get(channel.fallback) if channel and channel.fallback else None
-        if fallback is None:
-            return
-        notice: dict[str, Any] = {
-            "id": f"dead:{row.message_id}",
-            "kind": "alert_failed",
+        if fallback is None or row.notice is not None:
+            return None
+        data: dict[str, Any] = {
+            "id": key,
+            "kind": kind,
             "report_type": None,
             "councils": [],
-            "title": f"ofsted-watch could not deliver an alert to {row.channel}",
+            "title": title,
             "url": None,
             "published": None,
             "visit_dates": [],
             "judgement": None,
             "source": "ofsted-watch",
-            "summary": f"Gave up after {row.attempts} attempts: {detail}",
+            "summary": summary,
             "first_seen": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        result = self.send_direct(fallback, f"{row.message_id}-dead", notice)
-        log.info("alert id=%d owner told via=%s outcome=%s", row.id, fallback.name, result.outcome)
+        return Notice(fallback.name, key, row.detection_id, data)
 
     def send_direct(self, channel: Channel, message_id: str, data: dict[str, Any]) -> Delivery:
-        """Send one message now, outside the queue (tests of a channel, owner notices)."""
+        """Send one message now, outside the queue (`alerts test NAME`)."""
         try:
             target = self._target(channel)
         except ValueError as exc:
@@ -251,7 +315,8 @@ class Dispatcher:
         for ch in self.channels.values():
             if isinstance(ch, EmailChannelConfig) and ch.digest != "off":
                 total += self._digest(ch)
-        return total
+        # A digest given up queued a notice for its owner: send it now, not on the next run.
+        return total + self.dispatch_due() if total.dead else total
 
     def _digest(self, ch: EmailChannelConfig) -> DispatchSummary:
         now = self.now()
@@ -270,12 +335,10 @@ class Dispatcher:
         delivery = self._send_digest(ch, msg_id, items, now)
         failpoints.hit("after_send")
         total = DispatchSummary()
-        for row in rows:
-            total += self._settle(row, delivery, tell=False)
+        for row in rows:  # one notice for the whole digest (with its first dead row)
+            total += self._settle(row, delivery, tell=not total.dead)
         if delivery.outcome == "delivered":
             self.store.set_last_digest(ch.name, slot, now)
-        elif total.dead:  # one notice for the whole digest, not one per item
-            self._tell_owner(rows[0], delivery.detail)
         return total
 
     def _send_digest(

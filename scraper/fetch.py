@@ -10,12 +10,8 @@ that shared state. Bodies are read with `raw.read1()` so a wall-clock deadline a
 
 from __future__ import annotations
 
-import codecs
-import email.utils
 import logging
 import random
-import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,66 +22,21 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from requests_hardened.ip_filter import InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 from scraper.errors import BlockedAddressError, FetchError, RobotsDisallowedError, TooLargeError
+from scraper.fetch_state import Counter, FetchStats, Host, Shared
+from scraper.httputil import retry_after_seconds, sniff_encoding
 from scraper.models import Fetched, HttpPolicy, Validators
 from scraper.robots import MAX_ROBOTS_BYTES, Robots, parse_robots
 
 log = logging.getLogger(__name__)
 
-ROBOTS_TTL = 24 * 3600.0  # RFC 9309: cache robots.txt for at most about a day
-ROBOTS_FAILURE_TTL = 600.0  # an unreachable robots.txt blocks its host this long (one cycle)
 NOT_BEFORE_CAP = 6 * 3600.0  # longest a Retry-After may defer a host (req. 9)
 MAX_CRAWL_DELAY = 120.0  # a hostile Crawl-delay must not park a worker for hours
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
 _RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _BODY_RETRYABLE = (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError)
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
-_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
-_META = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchStats:
-    """Requests sent (every attempt, robots.txt included) and decoded body bytes read."""
-
-    requests: int = 0
-    bytes_read: int = 0
-
-
-class _Counter:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests = 0
-        self._bytes = 0
-
-    def add(self, requests: int = 0, bytes_read: int = 0) -> None:
-        with self._lock:
-            self._requests += requests
-            self._bytes += bytes_read
-
-    def snapshot(self) -> FetchStats:
-        with self._lock:
-            return FetchStats(self._requests, self._bytes)
-
-
-@dataclass(slots=True)
-class _Host:
-    """Politeness state of one host (hostname:port); `lock` is held for a whole exchange."""
-
-    lock: threading.Lock
-    last_start: float | None = None
-    not_before: float = 0.0  # monotonic
-    not_before_utc: str = ""  # the same moment, for messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,82 +51,14 @@ class _Retry(Exception):
     """A connection-level failure worth another attempt."""
 
 
-class _Shared:
-    """State shared by every view of one Fetcher."""
-
-    def __init__(
-        self,
-        sleep: Callable[[float], None],
-        monotonic: Callable[[], float],
-        rand: Callable[[], float],
-        loopback_ok: bool,
-    ) -> None:
-        self.sleep, self.monotonic, self.rand = sleep, monotonic, rand
-        self.loopback_ok = loopback_ok
-        self.stats = _Counter()
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._hosts: dict[str, _Host] = {}
-        self._robots: dict[str, tuple[Robots, float]] = {}  # origin -> (rules, expires)
-        self._robots_locks: dict[str, threading.Lock] = {}
-
-    def session(self, allow_private: bool) -> requests.Session:
-        """This thread's Session for the given address policy."""
-        sessions: dict[bool, requests.Session] = self._local.__dict__.setdefault("sessions", {})
-        if allow_private not in sessions:
-            sessions[allow_private] = _new_session(allow_private, self.loopback_ok)
-            with self._lock:
-                self._sessions.append(sessions[allow_private])
-        return sessions[allow_private]
-
-    def host(self, key: str) -> _Host:
-        with self._lock:
-            return self._hosts.setdefault(key, _Host(threading.Lock()))
-
-    def robots_lock(self, origin: str) -> threading.Lock:
-        with self._lock:
-            return self._robots_locks.setdefault(origin, threading.Lock())
-
-    def cached_robots(self, origin: str) -> Robots | None:
-        with self._lock:
-            entry = self._robots.get(origin)
-        return entry[0] if entry and entry[1] > self.monotonic() else None
-
-    def store_robots(self, origin: str, robots: Robots) -> None:
-        ttl = ROBOTS_FAILURE_TTL if robots.disallow_all else ROBOTS_TTL
-        with self._lock:
-            self._robots[origin] = (robots, self.monotonic() + ttl)
-
-    def forget_robots_failures(self) -> None:
-        with self._lock:
-            self._robots = {k: v for k, v in self._robots.items() if not v[0].disallow_all}
-
-    def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-
-
-def _new_session(allow_private: bool, loopback_ok: bool) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # a proxy from the environment would bypass the IP filter
-    if not allow_private:
-        # Resolves once, refuses private ranges and pins the checked IP (no DNS rebinding).
-        session.mount("http://", IPFilterAdapter(is_https_proto=False, allow_loopback=loopback_ok))
-        session.mount("https://", IPFilterAdapter(is_https_proto=True, allow_loopback=loopback_ok))
-    return session
-
-
 class FetchView:
     """One policy over a Fetcher's shared state; implements `scraper.models.Fetch`."""
 
-    def __init__(self, shared: _Shared, policy: HttpPolicy, *, truncate: bool = False) -> None:
+    def __init__(self, shared: Shared, policy: HttpPolicy, *, truncate: bool = False) -> None:
         self.policy = policy
         self._shared = shared
         self._truncate = truncate  # robots.txt: keep the first max_bytes instead of failing
-        self._stats = _Counter()
+        self._stats = Counter()
 
     @property
     def stats(self) -> FetchStats:
@@ -224,7 +107,10 @@ class FetchView:
             else:
                 if reply.status not in self.policy.retry_statuses:
                     return reply
-                status, retry_after = reply.status, _retry_after(reply.headers)
+                status, retry_after = (
+                    reply.status,
+                    retry_after_seconds(reply.headers.get("retry-after")),
+                )
             self._give_up_or_wait(
                 url, key, attempt, status=status, retry_after=retry_after, cause=cause
             )
@@ -283,7 +169,7 @@ class FetchView:
                 host.not_before_utc = until
         return until
 
-    def _check_not_before(self, url: str, host: _Host) -> None:
+    def _check_not_before(self, url: str, host: Host) -> None:
         wait = host.not_before - self._shared.monotonic()
         if wait > 0:
             raise FetchError(
@@ -434,7 +320,7 @@ class Fetcher:
         loopback_ok: bool = False,
     ) -> None:
         self.policy = policy
-        self._shared = _Shared(sleep, monotonic, rand, loopback_ok)
+        self._shared = Shared(sleep, monotonic, rand, loopback_ok)
         self._default = FetchView(self._shared, policy)
 
     def view(self, policy: HttpPolicy) -> FetchView:
@@ -508,22 +394,6 @@ def _redirect_target(reply: _Reply) -> str:
     return urljoin(reply.url, location)
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
-    """Retry-After as seconds from now; it may be a number or an HTTP-date."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _fetched(reply: _Reply, old: Validators, elapsed: float) -> Fetched:
     etag, modified = reply.headers.get("etag"), reply.headers.get("last-modified")
     if reply.status == 304:  # a 304 may omit the validators: keep the ones we sent
@@ -534,21 +404,3 @@ def _fetched(reply: _Reply, old: Validators, elapsed: float) -> Fetched:
     return Fetched(
         reply.url, reply.status, reply.body, reply.headers, encoding, validators, elapsed
     )
-
-
-def sniff_encoding(content_type: str, body: bytes) -> str | None:
-    """The charset from Content-Type, else a BOM, XML declaration or HTML meta; else None."""
-    declared = _CHARSET.search(content_type)
-    candidates = [declared.group(1)] if declared else []
-    candidates += [name for bom, name in _BOMS if body.startswith(bom)][:1]
-    head = body[:4096]
-    found = _XML_DECL.match(head) or _META.search(head)
-    if found:
-        candidates.append(found.group(1).decode("ascii"))
-    for name in candidates:
-        try:
-            codecs.lookup(name)
-        except LookupError:
-            continue
-        return name.lower()
-    return None

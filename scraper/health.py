@@ -109,6 +109,9 @@ def health_report(
     try:
         states = {s.name: s for s in store.states()}
         detail["queue"] = store.queue_depth()
+        detail["disabled_channels"] = {
+            c.name: {"since": _iso(c.since), "reason": c.reason} for c in store.disabled_channels()
+        }
         detail["store"] = "ok"
     except Exception as exc:  # whatever the driver raises, the answer is "store unreachable"
         detail["store"] = f"error: {type(exc).__name__}"

@@ -245,3 +245,47 @@ def test_alerts_list_retry_and_test_from_the_cli(
     assert run(config, "alerts", "test", "flaky") == 1
     assert "flaky: retry (HTTP 503)" in capsys.readouterr().out
     assert run(config, "alerts", "test", "nope") == 2
+
+
+def test_alerts_enable_after_410_from_the_cli(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 410 disables the channel: the fallback email tells the owner once, `alerts list` says so
+    first (on stderr with --json), the alerts wait, `alerts enable` lets every one through, and
+    a bare `alerts retry` re-enables disabled channels too."""
+    desk = world.email("desk", 'kinds = ["ofsted_report"]')
+    config = world.config(
+        world.webhook("hook", 410, extra='fallback = "desk"') + desk, feeds=("kennet", "google")
+    )
+    baseline_then_publish(world, config)
+    (envelope,) = world.smtp.envelopes
+    assert b"disabled the channel hook" in envelope.original_content
+    capsys.readouterr()
+    assert run(config, "alerts", "list") == 0
+    first, *_ = capsys.readouterr().out.splitlines()
+    assert re.match(r"channel hook DISABLED since .* UTC \(HTTP 410.*alerts enable hook$", first)
+    assert run(config, "alerts", "list", "--json", "--status", "pending") == 0
+    out, err = capsys.readouterr()
+    held = [json.loads(line) for line in out.splitlines()]
+    assert "channel hook DISABLED" in err and {a["channel"] for a in held} == {"hook"}
+    assert run(config, "fetch") == 0
+    assert len(world.rx.posts("/hook")) == 1, "nothing is sent to a disabled channel"
+    capsys.readouterr()
+    assert run(config, "alerts", "enable", "hook") == 0
+    assert capsys.readouterr().out.strip() == "re-enabled channel hook; requeued 1 alert(s)"
+    assert run(config, "fetch") == 0
+    assert sum(world.rx.ids("/hook").values()) == len(held) + 2
+    assert len(world.rx.ids("/hook")) == len(held) + 1, "one id per alert; the 410 one twice"
+    assert {r.status for r in store_of(world).alerts()} == {"delivered"}
+    assert len(world.smtp.envelopes) == 1, "the owner was told once"
+    capsys.readouterr()
+    assert run(config, "alerts", "enable", "hook") == 0
+    assert capsys.readouterr().out.strip() == "channel hook is not disabled"
+    store = store_of(world)
+    store.bury_alert(store.alerts()[0].id, datetime.now(UTC), "HTTP 410", disable="hook")
+    assert run(config, "alerts", "retry") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "requeued 1 alert(s)",
+        "re-enabled channel hook",
+    ]
+    assert store.disabled_channels() == []

@@ -7,6 +7,7 @@ schedule runs in a second against a real loopback receiver and a real aiosmtpd s
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 
 from scraper.config import Settings, load_settings
 from scraper.councils import load_register
-from scraper.dispatch import RETRY_SCHEDULE, Dispatcher, digest_slot, next_delay
+from scraper.dispatch import RETRY_SCHEDULE, Dispatcher, DispatchSummary, digest_slot, next_delay
 from scraper.models import Detection, SourceResult
 from scraper.routing import router
 from scraper.store import AlertRow, PollRecord, Store
@@ -444,14 +445,14 @@ def test_dispatcher_rejected_alert_notice_reaches_fallback_email(
     """An email fallback gets the dead-alert notice as a message naming the channel."""
     recorder = Recorder()
     with smtp_server(recorder) as smtp:
-        channels = webhook("hook", rx.hook("/h", 410), 'fallback = "owner"')
+        channels = webhook("hook", rx.hook("/h", 404), 'fallback = "owner"')
         channels += email("owner", smtp.port, 'kinds = ["news_article"]')
         b = bench(tmp_path, f"sqlite:///{tmp_path}/q.db", channels)
         queue(b.store, b.settings, [detection(1)], START)
         assert b.dispatcher.dispatch_due().dead == 1
     (envelope,) = recorder.envelopes
     assert b"could not deliver an alert to hook" in envelope.original_content
-    assert b.row("hook").status == "dead" and "410" in (b.row("hook").last_error or "")
+    assert b.row("hook").status == "dead" and "404" in (b.row("hook").last_error or "")
 
 
 def test_alert_rows_serialise_for_json_listing(tmp_path: Path, rx: Receiver) -> None:
@@ -461,3 +462,113 @@ def test_alert_rows_serialise_for_json_listing(tmp_path: Path, rx: Receiver) -> 
     row = b.row("hook")
     assert (row.status, row.attempts, row.title) == ("pending", 0, "Monitoring visit 1")
     assert json.dumps(row.message_id).startswith('"msg_')
+
+
+# ---- 410 Gone disables a channel; owner notices are queued -----------------------------------
+
+
+def hook_rows(b: Bench) -> list[AlertRow]:
+    return [r for r in b.store.alerts() if r.channel == "hook"]
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_dispatcher_410_disables_the_channel_and_holds_its_alerts(
+    tmp_path: Path,
+    rx: Receiver,
+    db: str,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 410 makes that alert dead and disables the channel: one ERROR line, one owner notice,
+    nothing more claimed for it (its alerts stay pending) until it is enabled, then all go."""
+    url = str(request.getfixturevalue("sqlite_url" if db == "sqlite" else "pg_url"))
+    channels = webhook("hook", rx.hook("/h", 410), 'fallback = "owner"')
+    channels += webhook("owner", rx.hook("/owner"), 'kinds = ["news_article"]')
+    b = bench(tmp_path, url, channels)
+    queue(b.store, b.settings, [detection(n) for n in range(3)], START)
+    with caplog.at_level(logging.WARNING, logger="scraper.dispatch"):
+        assert b.dispatcher.dispatch_due() == DispatchSummary(delivered=1, dead=1)
+        b.clock.advance(3600)
+        queue(b.store, b.settings, [detection(3)], b.clock())
+        assert b.dispatcher.dispatch_due() == DispatchSummary()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "channel=hook disabled: the endpoint answered 410 Gone; its alerts are held until "
+        "`ofsted-watch alerts enable hook`; owner told via owner"
+    ]
+    assert len(rx.posts("/h")) == 1
+    assert sorted((r.status, r.attempts) for r in hook_rows(b)) == [
+        ("dead", 1), ("pending", 0), ("pending", 0), ("pending", 0)
+    ]  # fmt: skip
+    (notice,) = rx.posts("/owner")
+    data = body_json(notice)["data"]
+    assert data["kind"] == "channel_disabled" and "alerts enable hook" in data["summary"]
+    (off,) = b.store.disabled_channels()
+    assert (off.name, off.since) == ("hook", START)
+
+    assert b.store.enable_channels(b.clock()) == {"hook": 1}
+    assert b.dispatcher.dispatch_due().delivered == 4
+    assert {r.status for r in hook_rows(b)} == {"delivered"}
+    ids = [p.headers["webhook-id"] for p in rx.posts("/h")]
+    assert len(ids) == 5 and len(set(ids)) == 4 and ids[0] in ids[1:], "same id after enable"
+    assert len(rx.posts("/owner")) == 1
+
+
+def test_dispatcher_410_without_fallback_still_disables(tmp_path: Path, rx: Receiver) -> None:
+    """With no fallback the channel is still disabled and logged; no notice row is queued."""
+    b = bench(tmp_path, f"sqlite:///{tmp_path}/q.db", webhook("hook", rx.hook("/h", 410)))
+    queue(b.store, b.settings, [detection(1), detection(2)], START)
+    assert b.dispatcher.dispatch_due().dead == 1
+    assert [d.name for d in b.store.disabled_channels()] == ["hook"]
+    assert [r.notice for r in b.store.alerts()] == [None, None]
+
+
+def test_dispatcher_owner_notice_survives_a_fallback_outage(tmp_path: Path, rx: Receiver) -> None:
+    """With the fallback down twice the notice is retried on the schedule, arrives once under
+    one webhook-id, and the same alert dying again after a retry sends no second notice."""
+    channels = webhook("hook", rx.hook("/h", 400), 'fallback = "owner"')
+    channels += webhook("owner", rx.hook("/owner", 503, 503), 'kinds = ["news_article"]')
+    b = bench(tmp_path, f"sqlite:///{tmp_path}/q.db", channels)
+    queue(b.store, b.settings, [detection(1)], START)
+    assert b.dispatcher.dispatch_due() == DispatchSummary(retried=1, dead=1)
+    (row,) = [r for r in b.store.alerts() if r.notice is not None]
+    assert (row.channel, row.alert_key, row.status) == (
+        "owner",
+        f"dead:{b.row('hook').message_id}",
+        "failed",
+    )
+    for expected in (DispatchSummary(retried=1), DispatchSummary(delivered=1)):
+        b.clock.to(b.store.alerts(ids=[row.id])[0].next_attempt_at)
+        assert b.dispatcher.dispatch_due() == expected
+    statuses = [e.status for e in rx.server.log if e.path == "/owner"]
+    assert statuses == [503, 503, 200]
+    posts = rx.posts("/owner")
+    assert {p.headers["webhook-id"] for p in posts} == {row.message_id}
+    assert len({p.body for p in posts}) == 1
+    assert "could not deliver an alert to hook" in body_json(posts[-1])["data"]["title"]
+
+    rx.script("/h", 400)
+    b.store.requeue_alerts(b.clock(), [b.row("hook").id])
+    assert b.dispatcher.dispatch_due().dead == 1
+    assert len(rx.posts("/owner")) == 3, "told once per alert"
+
+
+class Refuser:
+    """An SMTP handler that refuses every message permanently."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "554 5.7.1 Message refused"
+
+
+def test_dispatch_digests_given_up_tells_the_owner_once(tmp_path: Path, rx: Receiver) -> None:
+    """A digest refused for good makes every item dead and queues one notice, sent at once."""
+    with smtp_server(Refuser()) as smtp:
+        extra = 'digest = "daily"\nfallback = "owner"'
+        channels = email("digest", smtp.port, extra)
+        channels += webhook("owner", rx.hook("/owner"), 'kinds = ["news_article"]')
+        b = bench(tmp_path, f"sqlite:///{tmp_path}/q.db", channels)
+        queue(b.store, b.settings, [detection(1), detection(2, where="Reading")], b.clock())
+        b.clock.to(london(2026, 11, 24, 8))
+        assert b.dispatcher.dispatch_digests() == DispatchSummary(delivered=1, dead=2)
+    (notice,) = rx.posts("/owner")
+    assert "could not deliver an alert to digest" in body_json(notice)["data"]["title"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from scraper.config import load_settings
+from tests.daemonkit import NewsFeed, feed, running, write_config
 from tests.httpserver import LocalServer
-from tests.test_daemon import NewsFeed, feed, running, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")

@@ -302,3 +302,12 @@ def test_session_never_leaks_credentials(cert: CertFiles, logs: pytest.LogCaptur
     text = ours + repr(deliveries) + repr(refused)
     for secret in (USERNAME, PASSWORD):
         assert secret not in text
+
+
+def test_notice_subject_says_notice() -> None:
+    """An owner notice (alert given up, channel disabled) is not dressed up as news."""
+    from scraper.notify.email_render import item_line
+
+    line = item_line({"kind": "channel_disabled", "title": "Channel hook disabled"})
+    assert line.startswith("Notice: ") and "Channel hook disabled" in line
+    assert item_line({"kind": "news_article", "title": "Story"}).startswith("News: ")

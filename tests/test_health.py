@@ -13,8 +13,7 @@ from typing import Any
 from scraper.health import health_report
 from scraper.store import Store
 from scraper.store.db import make_engine
-from tests.httpserver import LocalServer, Response
-from tests.test_daemon import (
+from tests.daemonkit import (
     NewsFeed,
     feed,
     running,
@@ -23,6 +22,7 @@ from tests.test_daemon import (
     webhook,
     write_config,
 )
+from tests.httpserver import LocalServer, Response
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -74,6 +74,7 @@ def test_healthz_and_metrics_after_polls(tmp_path: Path, sqlite_url: str) -> Non
     assert status == 200 and detail["status"] == "ok" and detail["role"] == "active"
     assert detail["scheduler"] == "running" and detail["store"] == "ok"
     assert detail["queue"]["delivered"] == 3 and detail["queue"]["pending"] == 0
+    assert detail["disabled_channels"] == {}
     down = detail["sources"]["down"]
     assert down["consecutive_failures"] == 1 and down["last_failure"] and not down["last_success"]
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", detail["sources"]["news"]["last_success"])

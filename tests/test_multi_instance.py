@@ -14,8 +14,7 @@ import pytest
 
 from scraper.cli import main
 from scraper.store import Store
-from tests.httpserver import LocalServer, Response
-from tests.test_daemon import (
+from tests.daemonkit import (
     DaemonProcess,
     NewsFeed,
     feed,
@@ -25,6 +24,7 @@ from tests.test_daemon import (
     webhook,
     write_config,
 )
+from tests.httpserver import LocalServer, Response
 
 EVERY = 2.0
 PATHS = ("/a", "/b", "/c")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from scraper.cli import main
 from scraper.councils import load_register
 from scraper.models import Detection, Report, SourceResult, Validators
-from scraper.store import PollRecord, Route, Store
+from scraper.store import Notice, PollRecord, Route, Store
 from scraper.store.db import make_engine, upgrade
 from scraper.store.schema import alerts
 
@@ -69,7 +72,7 @@ def record(
 def test_store_migrations_are_idempotent(db_url: str) -> None:
     """Migrations apply on an empty database and a second upgrade does nothing."""
     engine = make_engine(db_url)
-    assert upgrade(engine) == ["0001"]
+    assert upgrade(engine) == ["0002"]
     assert upgrade(engine) == []
 
 
@@ -180,3 +183,109 @@ def test_release_returns_claimed_rows(db_url: str) -> None:
     assert {r.status for r in store.alerts()} == {"pending"} and {
         r.attempts for r in store.alerts()
     } == {0}
+
+
+def test_head_revision_matches_alembic() -> None:
+    """The file-name head used to skip importing alembic is alembic's own head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from scraper.store.db import head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "scraper/store/migrations")
+    assert ScriptDirectory.from_config(cfg).get_current_head() == head_revision()
+
+
+def _alembic_at(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    """Move the schema to `revision` with alembic itself (as an older release would have)."""
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(resources.files("scraper.store") / "migrations"))
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_db_upgrade_migrates_a_0001_database(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`db upgrade` takes a 0001 database with a queued alert to 0002: the story index and the
+    new columns exist, the alert is kept, and 0002 downgrades and re-applies cleanly."""
+    engine = make_engine(db_url)
+    _alembic_at(engine, "0001")
+    record(Store(engine), [detection()])
+    config = tmp_path / "c.toml"
+    config.write_text(f'[storage]\nurl = "{db_url}"\n[watchlist]\ncouncils = ["Reading"]\n')
+    assert main(["--config", str(config), "db", "upgrade"]) == 0
+    assert "database at revision 0002 (upgraded)" in capsys.readouterr().out
+    inspector = sa.inspect(engine)
+    assert "ix_items_story_key" in {i["name"] for i in inspector.get_indexes("items")}
+    assert {"disabled_at", "disabled_reason"} <= {
+        c["name"] for c in inspector.get_columns("channel_state")
+    }
+    assert "notice" in {c["name"] for c in inspector.get_columns("alerts")}
+    store = Store(engine)
+    assert [(r.channel, r.status, r.notice) for r in store.alerts()] == [
+        ("hook", "pending", None),
+        ("mail", "pending", None),
+    ]
+    _alembic_at(engine, "0001", down=True)
+    assert "notice" not in {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
+    assert upgrade(engine) == ["0002"] and len(store.alerts()) == 2
+    engine.dispose()
+
+
+def test_bury_alert_disables_a_channel_once_and_enable_requeues(db_url: str) -> None:
+    """Burying with `disable` disables the channel; only the call that disabled it queues the
+    owner's notice, and enabling requeues the alerts buried with it."""
+    store = Store.open(db_url)
+    record(store, [detection(1), detection(2)])
+    one, two = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
+
+    def notice(n: int) -> Notice:
+        return Notice("mail", f"disabled:hook:{n}", one.detection_id, {"title": "hook disabled"})
+
+    assert store.bury_alert(one.id, T0, "HTTP 410", "a", notice=notice(1), disable="hook")
+    assert not store.bury_alert(two.id, T0, "HTTP 410", "a", notice=notice(2), disable="hook")
+    (off,) = store.disabled_channels()
+    assert (off.name, off.since, off.reason) == ("hook", T0, "HTTP 410")
+    notices = [r for r in store.alerts() if r.notice is not None]
+    assert [(r.channel, r.alert_key, r.title, r.status) for r in notices] == [
+        ("mail", "disabled:hook:1", "hook disabled", "pending")
+    ]
+    later = T0 + timedelta(minutes=5)
+    assert store.enable_channels(later, ["mail"]) == {}
+    assert store.enable_channels(later) == {"hook": 2}
+    assert store.disabled_channels() == []
+    hook = [r for r in store.alerts() if r.channel == "hook"]
+    assert {(r.status, r.attempts, r.next_attempt_at) for r in hook} == {("pending", 0, later)}
+
+
+def test_bury_alert_queues_each_notice_key_once(db_url: str) -> None:
+    """A notice keyed `dead:<message_id>` is queued once, however often its alert is buried."""
+    store = Store.open(db_url)
+    record(store, [detection()])
+    (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
+    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, {"summary": "gave up"})
+    store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
+    store.requeue_alerts(T0, [row.id])
+    (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
+    store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
+    notices = [r for r in store.alerts() if r.notice is not None]
+    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, {"summary": "gave up"})]
+    assert notices[0].title == "Monitoring visit", "a notice without a title shows its cause"
+    assert not store.disabled_channels()
+
+
+def test_unclaim_alerts_hands_back_only_the_rows_named(db_url: str) -> None:
+    """Rows named are returned to pending with the attempt uncounted; others stay claimed."""
+    store = Store.open(db_url)
+    record(store, [detection()])
+    hook, _mail = sorted(store.claim_alerts(now=T0, owner="a", lease=60), key=lambda r: r.channel)
+    assert store.unclaim_alerts("b", T0, [hook.id]) == 0, "only the owner can hand rows back"
+    assert store.unclaim_alerts("a", T0, [hook.id]) == 1
+    status = {r.channel: (r.status, r.attempts) for r in store.alerts()}
+    assert status == {"hook": ("pending", 0), "mail": ("sending", 1)}

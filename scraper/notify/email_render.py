@@ -33,8 +33,10 @@ def london(moment: datetime) -> datetime:
 
 def item_line(data: Mapping[str, Any]) -> str:
     """One-line summary: "Monitoring visit: West Berkshire — published 23 Jan 2017"."""
-    if data.get("kind") != "ofsted_report":
+    if data.get("kind") == "news_article":
         return f"News: {headline(data)}"
+    if data.get("kind") != "ofsted_report":  # notices about ofsted-watch itself
+        return f"Notice: {headline(data)}"
     line = title_line(data)
     if data.get("published"):
         line += f" — published {show_date(data['published'])}"

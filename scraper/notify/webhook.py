@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +21,7 @@ import urllib3
 from requests_hardened import Config, HTTPSession  # no py.typed
 from requests_hardened.ip_filter import InvalidIPAddress
 
+from scraper.httputil import retry_after_seconds
 from scraper.models import Delivery
 from scraper.notify.formats import FORMATS, clean, redact, render
 from scraper.notify.signing import decode_secret, hub_signature, sign, split_secrets
@@ -185,20 +185,8 @@ def read_snippet(response: requests.Response, deadline: float) -> str:
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After in seconds (delta-seconds or HTTP-date), clamped to [0, 1 h]."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        seconds = float(text)
-    else:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+    seconds = retry_after_seconds(value, now)
+    return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
 def _refuse_url(url: str) -> str | None:

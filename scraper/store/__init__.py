@@ -12,11 +12,11 @@ from sqlalchemy import Engine, select
 from scraper.models import Detection, Item, Report, SourceResult
 from scraper.store import queue, records
 from scraper.store.db import make_engine, reading, transaction, upgrade
-from scraper.store.queue import AlertRow
+from scraper.store.queue import AlertRow, DisabledChannel, Notice
 from scraper.store.records import Route, SourceState
 from scraper.store.schema import detections
 
-__all__ = ["AlertRow", "PollRecord", "Route", "SourceState", "Store"]
+__all__ = ["AlertRow", "DisabledChannel", "Notice", "PollRecord", "Route", "SourceState", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +91,6 @@ class Store:
         with transaction(self.engine) as conn:
             records.save_failure(conn, name, error, now)
 
-    def detection_id_for_title(self, title_key: str, since: datetime) -> str | None:
-        with reading(self.engine) as conn:
-            return records.detection_by_title(conn, title_key, since)
-
     def detection_id_for_story(self, story_key: str) -> str | None:
         """The detection an item with this canonical link was merged into (any age)."""
         with reading(self.engine) as conn:
@@ -160,9 +156,44 @@ class Store:
         with transaction(self.engine) as conn:
             return queue.mark_dead(conn, alert_id, now, error, owner)
 
+    def bury_alert(
+        self,
+        alert_id: int,
+        now: datetime,
+        error: str,
+        owner: str | None = None,
+        *,
+        notice: Notice | None = None,
+        disable: str | None = None,
+    ) -> bool:
+        """Mark an alert dead, disable channel `disable` if given, and queue the owner's
+        notice, in one transaction so a crash cannot leave a dead alert untold. With
+        `disable`, the notice is queued only by the call that disabled the channel.
+        Returns True when this call disabled the channel."""
+        with transaction(self.engine) as conn:
+            marked = queue.mark_dead(conn, alert_id, now, error, owner)
+            newly = queue.disable_channel(conn, disable, now, error) if disable else False
+            if notice is not None and marked and (disable is None or newly):
+                queue.enqueue_notice(conn, notice, now)
+            return newly
+
     def release_alerts(self, owner: str, now: datetime) -> int:
         with transaction(self.engine) as conn:
             return queue.release(conn, owner, now)
+
+    def unclaim_alerts(self, owner: str, now: datetime, ids: Sequence[int]) -> int:
+        """Hand back some claimed rows unsent (their channel was disabled mid-batch)."""
+        with transaction(self.engine) as conn:
+            return queue.release(conn, owner, now, ids)
+
+    def disabled_channels(self) -> list[DisabledChannel]:
+        with reading(self.engine) as conn:
+            return queue.disabled_channels(conn)
+
+    def enable_channels(self, now: datetime, names: Sequence[str] | None = None) -> dict[str, int]:
+        """Re-enable disabled channels (all when None); name -> alerts requeued with it."""
+        with transaction(self.engine) as conn:
+            return queue.enable_channels(conn, now, names)
 
     def requeue_alerts(self, now: datetime, ids: Sequence[int] | None = None) -> int:
         with transaction(self.engine) as conn:

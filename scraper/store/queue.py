@@ -7,12 +7,12 @@ the lease and are sent again under the same message id (at-least-once, receiver 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from scraper.store.db import insert_ignore, utc
 from scraper.store.records import Route, message_id
@@ -38,6 +38,27 @@ class AlertRow:
     created_at: datetime
     delivered_at: datetime | None
     title: str = ""
+    notice: Mapping[str, Any] | None = None  # an owner notice's body (sent instead of a payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message to a channel's owner, queued like an alert so that it is retried on the same
+    schedule and, through the unique (channel, alert_key), sent once however often it is asked."""
+
+    channel: str
+    key: str  # e.g. "dead:<message_id>"
+    detection_id: str  # the detection behind it (the foreign key needs one)
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledChannel:
+    """A channel whose endpoint said it is gone (410): nothing is claimed for it."""
+
+    name: str
+    since: datetime
+    reason: str
 
 
 def enqueue(conn: Connection, detection_id: str, routes: Sequence[Route], now: datetime) -> int:
@@ -61,6 +82,26 @@ def enqueue(conn: Connection, detection_id: str, routes: Sequence[Route], now: d
             },
         )
     return added
+
+
+def enqueue_notice(conn: Connection, notice: Notice, now: datetime) -> bool:
+    """Queue an owner notice; False when the same notice is already queued (sent once)."""
+    return insert_ignore(
+        conn,
+        alerts,
+        {
+            "channel": notice.channel,
+            "alert_key": notice.key[:200],
+            "message_id": message_id(notice.channel, notice.key),
+            "detection_id": notice.detection_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "notice": dict(notice.data),
+        },
+    )
 
 
 def claim(
@@ -138,7 +179,8 @@ def _row(r: Any) -> AlertRow:
         last_error=r["last_error"],
         created_at=utc(r["created_at"]) or r["created_at"],
         delivered_at=utc(r["delivered_at"]),
-        title=r["title"] or "",
+        title=(r["notice"] or {}).get("title") or r["title"] or "",
+        notice=r["notice"],
     )
 
 
@@ -186,11 +228,15 @@ def mark_dead(
     return _finish(conn, alert_id, owner, status="dead", last_error=error[:1000], updated_at=now)
 
 
-def release(conn: Connection, owner: str, now: datetime) -> int:
-    """Give back rows claimed but not sent (clean shutdown): they go out on the next run."""
+def release(conn: Connection, owner: str, now: datetime, ids: Sequence[int] | None = None) -> int:
+    """Give back rows claimed but not sent (clean shutdown, or their channel was just
+    disabled): they go out on a later run, the unused attempt not counted."""
+    cond: ColumnElement[bool] = and_(alerts.c.claimed_by == owner, alerts.c.status == "sending")
+    if ids is not None:
+        cond = and_(cond, alerts.c.id.in_(list(ids)))
     res = conn.execute(
         update(alerts)
-        .where(and_(alerts.c.claimed_by == owner, alerts.c.status == "sending"))
+        .where(cond)
         .values(
             status="pending",
             claimed_by=None,
@@ -245,3 +291,48 @@ def set_last_digest(conn: Connection, channel: str, slot: datetime, now: datetim
         .where(channel_state.c.name == channel)
         .values(last_digest_at=slot, updated_at=now)
     )
+
+
+def disable_channel(conn: Connection, name: str, now: datetime, reason: str) -> bool:
+    """Mark a channel disabled; True only for the call that disabled it (so it is told once)."""
+    insert_ignore(conn, channel_state, {"name": name, "updated_at": now})
+    res = conn.execute(
+        update(channel_state)
+        .where(and_(channel_state.c.name == name, channel_state.c.disabled_at.is_(None)))
+        .values(disabled_at=now, disabled_reason=reason[:1000], updated_at=now)
+    )
+    return bool(res.rowcount)
+
+
+def enable_channels(
+    conn: Connection, now: datetime, names: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Re-enable the disabled channels named (all when None). The alert that met the 410 went
+    dead as the channel was disabled; it is requeued too. Returns name -> alerts requeued."""
+    cond: ColumnElement[bool] = channel_state.c.disabled_at.isnot(None)
+    if names is not None:
+        cond = and_(cond, channel_state.c.name.in_(list(names)))
+    found = conn.execute(select(channel_state.c.name, channel_state.c.disabled_at).where(cond))
+    out: dict[str, int] = {}
+    for name, since in list(found):
+        died = and_(
+            alerts.c.channel == name, alerts.c.status == "dead", alerts.c.updated_at >= since
+        )
+        ids = list(conn.execute(select(alerts.c.id).where(died)).scalars())
+        out[name] = requeue(conn, now, ids) if ids else 0
+        conn.execute(
+            update(channel_state)
+            .where(channel_state.c.name == name)
+            .values(disabled_at=None, disabled_reason=None, updated_at=now)
+        )
+    return out
+
+
+def disabled_channels(conn: Connection) -> list[DisabledChannel]:
+    stmt = (
+        select(channel_state.c.name, channel_state.c.disabled_at, channel_state.c.disabled_reason)
+        .where(channel_state.c.disabled_at.isnot(None))
+        .order_by(channel_state.c.name)
+    )
+    rows_ = conn.execute(stmt).all()
+    return [DisabledChannel(name, utc(at) or at, reason or "") for name, at, reason in rows_]

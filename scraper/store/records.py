@@ -206,15 +206,6 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
     return new
 
 
-def detection_by_title(conn: Connection, title_key: str, since: datetime) -> str | None:
-    """The id of a recent news detection with this normalised title, to merge one story."""
-    return conn.execute(
-        select(detections.c.id)
-        .where(and_(detections.c.title_key == title_key, detections.c.first_seen >= since))
-        .limit(1)
-    ).scalar()
-
-
 def detection_by_story(conn: Connection, story_key: str) -> str | None:
     """The detection an item with this story key (canonical link) was merged into, if any."""
     return conn.execute(

@@ -52,6 +52,7 @@ items = Table(
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("detection_id", String(100)),
     UniqueConstraint("source", "item_key", name="uq_items_source_key"),
+    Index("ix_items_story_key", "story_key"),  # news dedupe looks stories up by it
 )
 
 reports = Table(
@@ -129,6 +130,7 @@ alerts = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("claimed_by", String(200)),
     Column("claimed_until", DateTime(timezone=True)),
+    Column("notice", JSON),  # an owner notice's own body; detection_id is then the cause
     UniqueConstraint("channel", "alert_key", name="uq_alerts_channel_key"),
     Index("ix_alerts_status_next", "status", "next_attempt_at"),
 )
@@ -140,4 +142,6 @@ channel_state = Table(
     Column("last_digest_at", DateTime(timezone=True)),  # the digest slot last sent
     Column("last_error", Text),
     Column("updated_at", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),  # set by a 410 Gone; claims skip it
+    Column("disabled_reason", Text),
 )

@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from scraper import failpoints
 from scraper.classify import classify
-from scraper.config import Settings
+from scraper.config import OfstedSourceConfig, Settings
 from scraper.detect import (
     StoryRef,
     councils_by_urn,
@@ -69,6 +70,24 @@ class RunSummary:
         return any(not o.ok for o in self.outcomes)
 
 
+def source_host(cfg: SourceConfig) -> str:
+    url = cfg.base_url if isinstance(cfg, OfstedSourceConfig) else cfg.url
+    return (urlsplit(url).netloc or url).lower()
+
+
+def interleave_hosts(sources: Sequence[SourceConfig]) -> list[SourceConfig]:
+    """Round-robin over hosts. One host takes one request at a time, so workers handed
+    ten sources of one host in a row would all queue behind it while other hosts sit idle."""
+    by_host: dict[str, list[SourceConfig]] = {}
+    for cfg in sources:
+        by_host.setdefault(source_host(cfg), []).append(cfg)
+    queues = list(by_host.values())
+    out: list[SourceConfig] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 class Pipeline:
     """Polls configured sources and records what they yield."""
 
@@ -108,13 +127,13 @@ class Pipeline:
         self.fetcher.begin_cycle()  # hosts whose robots.txt failed last cycle are tried again
         workers = max(1, min(self.settings.http_policy().max_workers, len(sources)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            futures = [
-                pool.submit(
+            futures = {
+                s.name: pool.submit(
                     self.poll_source, s, dry_run=dry_run, full_history=full_history, alert=alert
                 )
-                for s in sources
-            ]
-            outcomes = tuple(f.result() for f in futures)
+                for s in interleave_hosts(sources)
+            }
+            outcomes = tuple(futures[s.name].result() for s in sources)
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
 
     def poll_source(

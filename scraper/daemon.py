@@ -146,14 +146,14 @@ class Daemon:
                 self._become_standby()
 
     def _become_active(self) -> None:
-        self.role = "active"
+        self._sync_jobs()
+        self.role = "active"  # only once its jobs exist: /healthz and tests read the role
         log.info(
             "daemon role=active pid=%d: scheduling %d source(s)",
             os.getpid(),
             len(self.settings.sources),
             extra={"event": "role", "role": "active", "pid": os.getpid()},
         )
-        self._sync_jobs()
 
     def _become_standby(self) -> None:
         self.role = "standby"

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scraper.councils import Register, load_register
 from scraper.models import Council, CouncilMatch, Evidence, Item
@@ -127,6 +128,7 @@ class Matcher:
         self._watched = tuple(watched)
         reg = register if register is not None else load_register()
         self._surfaces: dict[str, str] = {}  # regex -> folded key
+        self._initials: dict[str, str] = {}  # regex -> the letter it starts with ("" unknown)
         self._owners: dict[str, list[Council]] = {}
         self._places: dict[str, str | None] = {}
         self._members: dict[str, frozenset[str]] = {}
@@ -141,17 +143,14 @@ class Matcher:
                 if key not in self._places and any(_contains_words(key, w) for w in watched_keys):
                     self._add(name, council.short_name)
         self._terms = {key: self._term(key) for key in set(self._surfaces.values())}
-        ordered = sorted(self._surfaces, key=len, reverse=True)
-        alternation = "|".join(ordered) if ordered else r"(?!x)x"
-        # A first-letter class lets the engine skip most positions without trying every name.
-        initials = "".join(sorted({re.escape(k[:1]) for k in self._terms if k}))
-        first = rf"(?=[{initials}])" if initials else ""
-        self._pattern = re.compile(rf"{first}(?<![\w&])(?:{alternation})(?![\w&])", re.I)
+        self._pattern = _names_pattern(self._surfaces, self._initials)
         log.debug("matcher built watched=%d terms=%d", len(self._watched), len(self._terms))
 
     def _add(self, name: str, place: str | None) -> str:
         key = fold_text(name)
-        self._surfaces.setdefault(term_pattern(name), key)
+        pattern = term_pattern(name)
+        self._surfaces.setdefault(pattern, key)
+        self._initials.setdefault(pattern, _initial(name))
         self._places.setdefault(key, place)
         return key
 
@@ -196,11 +195,13 @@ class Matcher:
         return _summarise(self._evidence(hits), self._watched)
 
     def _scan(self, text: str, where: str) -> Iterable[_Hit]:
-        skipped = [m.span() for m in _LINK_LINE.finditer(text)]
+        skipped: list[tuple[int, int]] | None = None  # found only once a name is
         for found in self._pattern.finditer(text):
+            if skipped is None:
+                skipped = [m.span() for m in _LINK_LINE.finditer(text)]
             if any(start <= found.start() < end for start, end in skipped):
                 continue
-            term = self._terms.get(fold_text(found.group()))
+            term = self._terms.get(_fold_name(found.group()))
             if term is not None and _accepted(term, text, found):
                 yield term, found, where
 
@@ -218,6 +219,45 @@ class Matcher:
                 Evidence(c.short_name, found.group(), where, found.start()) for c in councils
             )
         return tuple(evidence)
+
+
+def _initial(name: str) -> str:
+    """The letter every match of term_pattern(name) starts with, or "" when it may vary."""
+    if _ACRONYM.match(name):
+        return name[0].lower()
+    found = _TOKEN.search(name)
+    first = found.group() if found else ""
+    if not first or first.casefold() in {"and", "&"}:
+        return ""
+    return first[0].lower()
+
+
+def _names_pattern(surfaces: Iterable[str], initials: dict[str, str]) -> re.Pattern[str]:
+    """Every surface name, longest first, in one pattern.
+
+    Names are grouped under a lookahead for their first letter, so at each position the engine
+    tries only the names that can start there (alternatives keep their order within a group, and
+    groups cannot both match at one position, so the leftmost-longest choice is unchanged).
+    """
+    ordered = sorted(surfaces, key=len, reverse=True)
+    if not ordered:
+        return re.compile(r"(?!x)x")
+    groups: dict[str, list[str]] = {}
+    for pattern in ordered:
+        groups.setdefault(initials.get(pattern, ""), []).append(pattern)
+    if "" in groups:  # a name of unknown first letter: one plain alternation, as before
+        alternation = "|".join(ordered)
+        first = ""
+    else:
+        alternation = "|".join(f"(?={re.escape(c)})(?:{'|'.join(g)})" for c, g in groups.items())
+        first = "(?=[" + "".join(re.escape(c) for c in sorted(groups)) + "])"
+    return re.compile(rf"{first}(?<![\w&])(?:{alternation})(?![\w&])", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _fold_name(written: str) -> str:
+    """fold_text of a matched name; the same few spellings recur in every item."""
+    return fold_text(written)
 
 
 def _contains_words(haystack: str, needle: str) -> bool:

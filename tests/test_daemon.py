@@ -172,7 +172,7 @@ def test_daemon_aborts_a_hanging_source_within_its_deadline(
         path = tmp_path / "d.toml"
         path.write_text(config.replace("deadline = 10\n", ""))
         with running(path) as daemon:
-            wait_for(lambda: daemon.store.load_state("drip").consecutive_failures == 1, 15)
+            wait_for(lambda: daemon.store.load_state("drip").consecutive_failures == 1, 40)
             assert daemon.store.load_state("good").last_success_at is not None
     failed = [r for r in caplog.records if getattr(r, "source", "") == "drip"]
     assert failed and failed[0].status == "failed"  # type: ignore[attr-defined]

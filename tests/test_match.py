@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scraper.councils import Register, load_register
-from scraper.match import NOT_FOLLOWED_BY, Matcher, term_pattern
+from scraper.match import NOT_FOLLOWED_BY, Matcher, _initial, _names_pattern, term_pattern
 from scraper.models import Item
 
 REF = Path(__file__).parent / "fixtures" / "ref" / "name_matching_cases.json"
@@ -117,3 +117,32 @@ def test_matcher_is_fast(matcher: Matcher) -> None:
     for _ in range(50):
         matcher.match(item)
     assert time.perf_counter() - start < 5.0  # about 0.1 s here; 5 s allows a slow CI box
+
+
+def _spellings(name: str) -> list[str]:
+    return [name, name.upper(), name.lower(), f"{name}'s", name.replace("St ", "St. ")]
+
+
+def test_matcher_first_letter_groups_find_what_one_alternation_finds() -> None:
+    """Grouping every register name by first letter finds exactly the plain alternation's spans."""
+    names = [
+        name
+        for council in load_register().all()
+        for name in (council.name, council.short_name, *council.aliases, *council.delivery_bodies)
+    ]
+    surfaces = {term_pattern(name): name for name in names}
+    grouped = _names_pattern(surfaces, {p: _initial(n) for p, n in surfaces.items()})
+    plain = _names_pattern(surfaces, {})  # no known first letters: one plain alternation
+    assert grouped.pattern != plain.pattern
+    text = " and ".join(s for name in names for s in _spellings(name)) + " (Reading-Hull)"
+    spans = [m.span() for m in grouped.finditer(text)]
+    assert spans == [m.span() for m in plain.finditer(text)]
+    assert len(spans) >= 4 * len(set(names))
+
+
+def test_matcher_initial_is_unknown_for_and_names() -> None:
+    """A name starting with "&" or "and" (which match each other) has no first-letter group."""
+    assert _initial("& Partners") == ""
+    assert _initial("And Council") == ""
+    assert _initial("St Helens") == "s"  # "St." and "Saint" both start with s
+    assert _initial("BCP") == "b"

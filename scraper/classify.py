@@ -129,7 +129,7 @@ INSPECTION_STRONG = _rx(
     rf"\bno longer {_Q}inadequate",
     rf"\bditch\w* {_Q}inadequate",
     rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{_Q}{GRADE}\b",
-    rf"\bjudged {_Q}{GRADE}\b",
+    rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{_Q}{GRADE}\b",
     rf"\b{GRADE}{_Q} (?:ofsted )?(?:rating|grade|judgement)",
     rf"{_Q}adequate{_Q} (?:ofsted )?rating",
     rf"\b(?:services?|council) (?:(?:still|now|also|continues? to) )?{_Q}requires? improvement",

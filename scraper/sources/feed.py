@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from scraper.cpu import cpu_slot
 from scraper.dates import parse_uk_date
 from scraper.errors import FetchError, ParseError
 from scraper.models import Fetched, Item, PollContext, SourceResult, Validators
@@ -356,6 +357,7 @@ class FeedSource:
         )
 
     def _parse(self, fetched: Fetched) -> ParsedFeed:
-        return parse_feed(
-            fetched.body, fetched.headers, source=self.name, url=fetched.url or self.url
-        )
+        with cpu_slot():
+            return parse_feed(
+                fetched.body, fetched.headers, source=self.name, url=fetched.url or self.url
+            )

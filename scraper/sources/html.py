@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import soupsieve
 from bs4 import BeautifulSoup, Tag
 
+from scraper.cpu import cpu_slot
 from scraper.dates import parse_uk_date
 from scraper.errors import ParseError
 from scraper.models import Fetched, Item, PollContext, SourceResult
@@ -170,10 +171,11 @@ class HtmlSource:
         )
 
     def _parse(self, fetched: Fetched) -> ParsedFeed:
-        return parse_html_page(
-            fetched.body,
-            fetched.encoding,
-            source=self.name,
-            url=fetched.url or self.url,
-            selectors=self.selectors,
-        )
+        with cpu_slot():
+            return parse_html_page(
+                fetched.body,
+                fetched.encoding,
+                source=self.name,
+                url=fetched.url or self.url,
+                selectors=self.selectors,
+            )

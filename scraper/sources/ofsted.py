@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from scraper.cpu import cpu_slot
 from scraper.errors import FetchError, TooLargeError
 from scraper.models import Fetch, Fetched, PollContext, Report, SourceResult, Validators
 from scraper.ofsted_pdf import NO_TEXT, PdfFacts, is_pdf, read_pdf
@@ -296,7 +297,8 @@ class OfstedSource:
         if not is_pdf(fetched.body):
             log.warning("report file is not a PDF (Report not found page?) url=%s", url)
             return False, NO_TEXT
-        facts = read_pdf(fetched.body)
+        with cpu_slot():
+            facts = read_pdf(fetched.body)
         if not facts.text_available:
             log.warning(
                 "report text unavailable (image-only, corrupt or locked PDF); "

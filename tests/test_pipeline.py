@@ -281,3 +281,20 @@ def test_fetch_does_not_queue_workers_behind_one_host(tmp_path: Path) -> None:
         first_b = min(e.started for e in two.log)
         a_feeds = sorted(e.started for e in one.log if e.path.startswith("/feed"))
         assert first_b < a_feeds[1], "host b waited behind host a's queue"
+
+
+def test_fetch_reads_an_rdf_feed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An RSS 1.0 (RDF) council newsroom feed yields its monitoring-visit story for Hull."""
+    with LocalServer() as server:
+        server.route(
+            "/rss.rdf", Response.file("news/council_rdf.rdf", content_type="application/rdf+xml")
+        )
+        text = write_config(tmp_path, feed_source("hull-news", server.url("/rss.rdf"))).read_text()
+        path = tmp_path / "rdf.toml"
+        path.write_text(text.replace('"Bath and North East Somerset"]', '"Kingston upon Hull"]'))
+        assert fetch(path, "--dry-run") == 0
+        found = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+        assert [(d["title"], d["report_type"]) for d in found] == [
+            ("Ofsted monitoring visit findings published", "monitoring_visit")
+        ]
+        assert found[0]["councils"][0]["gss_code"] == "E06000010"

@@ -292,20 +292,17 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
     """A stored report as `reports --json` prints it: the detection fields plus report facts."""
-    first_seen = utc(row["first_seen"])
+    base = payload(
+        {
+            **row,
+            "id": row["report_key"],
+            "kind": "ofsted_report",
+            "title": row["label"],
+            "councils": councils,
+        }
+    )
     return {
-        "id": row["report_key"],
-        "kind": "ofsted_report",
-        "report_type": row["report_type"],
-        "councils": councils,
-        "title": row["label"],
-        "url": row["url"],
-        "published": row["published"],
-        "visit_dates": list(row["visit_dates"] or []),
-        "judgement": row["judgement"],
-        "source": row["source"],
-        "summary": row["summary"],
-        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        **base,
         "label": row["label"],
         "pdf_published": row["pdf_published"],
         "sub_judgements": dict(row["sub_judgements"] or {}),

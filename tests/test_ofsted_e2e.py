@@ -513,3 +513,24 @@ def test_fetch_default_politeness_one_request_at_a_time_a_second_apart(
     assert min(gaps) >= 0.8, gaps
     assert starts[-1] - starts[0] >= 5 * 1.0 - 0.2, gaps
     assert {e.headers["user-agent"] for e in log} == {UA}
+
+
+def test_fetch_letter_listed_before_its_page_shows_it_is_detected_once(
+    tmp_path: Path, world: OfstedWorld, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    """The listing moves before the provider page does: each fetch warns and reads the page
+    again, and the letter is detected exactly once when the page shows it (never lost)."""
+    config = write_config(tmp_path, world, WATCHED, db_url=db_url)
+    poll_baseline(config, capsys)
+    world.listing["0"] = "search_la_p1_t1.html"  # the page still serves t0
+    for _ in range(2):
+        mark = len(world.server.log)
+        assert fetch_json(config, capsys) == []
+        assert "/provider/44/80577" in world.paths(mark)
+    capsys.readouterr()
+    assert cli(config, "fetch") == 0
+    assert "provider page does not show yet" in capsys.readouterr().err
+    world.publish_west_berkshire_letter()
+    assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
+    assert fetch_json(config, capsys) == []
+    assert [d["id"] for d in query(config, capsys, "detections")] == [LETTER_KEY]

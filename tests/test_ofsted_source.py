@@ -321,3 +321,50 @@ def test_poll_missing_new_file_is_looked_at_again(site: Site, fetcher: Fetcher) 
     third = poll(site, fetcher, (WEST_BERKS,), second)
     assert [(r.key, r.available) for r in third.reports] == [("ofsted:50000000", True)]
     assert third.cursor["missing"] == {}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("lagging", ["provider_44_80577_t0", "provider_44_80577_empty"])
+def test_poll_lagging_provider_page_keeps_the_council_open(
+    site: Site, fetcher: Fetcher, lagging: str
+) -> None:
+    """The listing shows a new report before the provider page does (a cached old page or an
+    empty timeline): the council's cursor stays put, each poll warns and reads the page again,
+    and the letter is reported exactly once when the page shows it."""
+    first = poll(site, fetcher, (WEST_BERKS, READING))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", lagging)
+    previous = first
+    for _ in range(3):
+        before = len(site.requests())
+        lag = poll(site, fetcher, (WEST_BERKS, READING), previous)
+        assert lag.reports == ()
+        assert "/provider/44/80577" in site.requests()[before:]
+        assert any("West Berkshire" in w and "2017-01-23" in w for w in lag.warnings)
+        previous = lag
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(body=build_case("monitoring_letter_2016"), headers=PDF))
+    caught = poll(site, fetcher, (WEST_BERKS, READING), previous)
+    assert [r.key for r in caught.reports] == ["ofsted:50000000"]
+    assert caught.reports[0].report_type == "monitoring_visit" and not caught.warnings
+    before = len(site.requests())
+    after = poll(site, fetcher, (WEST_BERKS, READING), caught)
+    assert after.reports == () and not after.warnings
+    assert "/provider/44/80577" not in site.requests()[before:]
+
+
+def test_poll_newly_watched_council_waits_for_its_page_to_agree(
+    site: Site, fetcher: Fetcher
+) -> None:
+    """A council added to the watchlist while its page lags the listing takes its baseline only
+    once the page shows the listed report, so the page is read again rather than skipped."""
+    first = poll(site, fetcher, (READING,))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", "provider_44_80577_empty")
+    lag = poll(site, fetcher, (READING, WEST_BERKS), first)
+    assert lag.reports == () and lag.warnings
+    site.provider("80577", "provider_44_80577_t1")
+    before = len(site.requests())
+    caught = poll(site, fetcher, (READING, WEST_BERKS), lag)
+    assert caught.reports == () and not caught.warnings
+    assert "/provider/44/80577" in site.requests()[before:]
+    assert "ofsted:50000000" in caught.cursor["seen"]["80577"]  # type: ignore[index]

@@ -170,8 +170,13 @@ class OfstedSource:
             stamp = entry.latest_report.isoformat() if entry.latest_report else None
             if memory.unchanged(urn, stamp) and not ctx.full_history:
                 continue
-            reports += self._read_provider(ctx, http, entry, memory)
-            memory.latest[urn] = stamp
+            found, caught_up = self._read_provider(ctx, http, entry, memory)
+            reports += found
+            if caught_up:
+                memory.latest[urn] = stamp
+            else:
+                warnings.append(_lagging_warning(entry))
+                log.warning("%s", warnings[-1])
         cursor = {**memory.dump(), "pages": listing.pages, "next": listing.next_of}
         log.info(
             "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
@@ -219,8 +224,15 @@ class OfstedSource:
 
     def _read_provider(
         self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: _Memory
-    ) -> list[Report]:
-        """Reports on one provider page not seen before (all of them on backfill)."""
+    ) -> tuple[list[Report], bool]:
+        """Reports on one provider page not seen before (all of them on backfill), and whether
+        the page has caught up with the listing's "Latest report" date.
+
+        The listing and the provider page are separate pages that can briefly disagree (a cached
+        old page, an empty timeline). The caller advances the council's cursor only when the
+        page holds a report of that date or later; otherwise the page is read again next poll,
+        so a letter listed before its page shows it is never skipped for good.
+        """
         fetched = http.get(entry.provider_url, accept="text/html")
         _require_ok(fetched, entry.provider_url)
         name, links = parse_provider_page(
@@ -230,7 +242,10 @@ class OfstedSource:
             source=self.name,
         )
         urn = entry.urn
+        caught_up = _caught_up(entry, links)
         if memory.is_newly_watched(urn) and not ctx.full_history:
+            if not caught_up:  # take the baseline once the page agrees with the listing
+                return [], False
             # A council added to the watchlist after the source's own baseline: its history is
             # not news. Taken as seen without reading files; backfill stores it.
             memory.seen[urn] = [_key(link) for link in links]
@@ -240,7 +255,7 @@ class OfstedSource:
                 urn,
                 len(links),
             )
-            return []
+            return [], True
         seen = memory.seen.setdefault(urn, [])
         reports = []
         for link in links:
@@ -254,7 +269,7 @@ class OfstedSource:
             reports.append(report)
             if key not in seen:
                 seen.append(key)
-        return reports
+        return reports, caught_up
 
     def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
         """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
@@ -311,6 +326,21 @@ class OfstedSource:
 def _require_ok(fetched: Fetched, url: str) -> None:
     if not 200 <= fetched.status < 300:
         raise FetchError(url, f"HTTP {fetched.status}", status=fetched.status)
+
+
+def _caught_up(entry: ListingEntry, links: Sequence[ProviderLink]) -> bool:
+    """True when the provider page lists a report dated on or after the listing's latest."""
+    if entry.latest_report is None:
+        return True
+    return any(link.published and link.published >= entry.latest_report for link in links)
+
+
+def _lagging_warning(entry: ListingEntry) -> str:
+    latest = entry.latest_report.isoformat() if entry.latest_report else "?"
+    return (
+        f"{entry.name} (URN {entry.urn}): the listing shows a report of {latest} that its "
+        "provider page does not show yet; reading the page again next poll"
+    )
 
 
 def _key(link: ProviderLink) -> str:

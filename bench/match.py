@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
 
-from scraper.classify import classify  # noqa: E402
-from scraper.councils import load_register  # noqa: E402
-from scraper.match import Matcher  # noqa: E402
+from scraper.ingest.sources.feed import parse_feed  # noqa: E402
+from scraper.judge.classify import classify  # noqa: E402
+from scraper.judge.councils import load_register  # noqa: E402
+from scraper.judge.match import Matcher  # noqa: E402
 from scraper.models import Item  # noqa: E402
-from scraper.sources.feed import parse_feed  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "news_items.json"
 HEADERS = {"content-type": "application/rss+xml; charset=UTF-8"}

@@ -26,14 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraper.config import load_settings  # noqa: E402
-from scraper.fetch import Fetcher  # noqa: E402
-from scraper.pipeline import Pipeline  # noqa: E402
+from scraper.ingest.fetch import Fetcher  # noqa: E402
+from scraper.run.pipeline import Pipeline  # noqa: E402
+from scraper.settings.config import load_settings  # noqa: E402
 from scraper.store import Store  # noqa: E402
 
 
 def lean_feed(n_items: int = 50, version: int = 0) -> bytes:
-    """A ~41 KB WordPress-style RSS feed of 50 items, like reliability.md's lean feed."""
+    """A ~41 KB WordPress-style RSS feed of 50 items, like a lean WordPress feed."""
     items = []
     for i in range(n_items):
         items.append(
@@ -129,7 +129,7 @@ def one_cycle(pipeline: Pipeline, fetcher: Fetcher, hosts: int, args: argparse.N
 
 
 def fetch_only(fetcher: Fetcher, urls: list[str], args: argparse.Namespace) -> str:
-    """reliability.md req. 22: N URLs fetched by `workers` threads, no parsing."""
+    """N URLs fetched by `workers` threads, no parsing."""
     targets = [urls[i % len(urls)] for i in range(args.fetch_only)]
     for url in urls:  # robots.txt once per host, outside the timing
         fetcher.get(url)

@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraper.daemon import Daemon  # noqa: E402
+from scraper.run.daemon import Daemon  # noqa: E402
 from tests.daemonkit import feed, news_rss, webhook, write_config  # noqa: E402
 from tests.httpserver import LocalServer, Request, Response  # noqa: E402
 

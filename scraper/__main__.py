@@ -1,5 +1,5 @@
 """`python -m scraper` runs the CLI."""
 
-from scraper.cli import main
+from scraper.cli.commands import main
 
 raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Named crash points for the crash-safety tests (reliability.md 1).
+"""Named crash points for the crash-safety tests (nothing may be lost or sent twice at any of them).
 
 `OFSTED_WATCH_FAILPOINT=after_send` makes the process SIGKILL itself when it reaches that point,
 the way a power cut or the OOM killer would; `after_send:2` waits for the second time it is

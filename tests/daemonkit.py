@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from scraper.daemon import Daemon
+from scraper.run.daemon import Daemon
 from scraper.store import Store
 from scraper.store.schema import source_state
 from tests.httpserver import LocalServer, Request, Response

@@ -17,7 +17,7 @@ start/end times, and `max_concurrency` records how many were in flight at once.
 
 Other test modules get the pytest fixture with `from tests.httpserver import local_server`.
 Nagle is disabled and every response is one write (or chunked), so keep-alive requests do not
-suffer the 40 ms delayed-ACK artefact of the stock server (reliability.md §6).
+suffer the 40 ms delayed-ACK artefact of the stock server.
 """
 
 from __future__ import annotations

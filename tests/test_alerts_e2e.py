@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from scraper.cli import main
-from scraper.notify.signing import generate_secret
+from scraper.alerts.channels.signing import generate_secret
+from scraper.cli.commands import main
 from scraper.store import Store
 from scraper.store.schema import alerts
 from tests.httpserver import FIXTURES, LocalServer, Request, Response

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scraper import classify as C
-from scraper.classify import classify, classify_text, monitoring_ordinal
+from scraper.judge import classify as C
+from scraper.judge.classify import classify, classify_text, monitoring_ordinal
+from scraper.judge.textnorm import gate_text
 from scraper.models import JUDGEMENTS, REPORT_TYPES, Classification, Item
-from scraper.textnorm import gate_text
 
 REF = Path(__file__).parent / "fixtures" / "ref" / "vocab_cases.json"
 CASES: list[dict[str, Any]] = json.loads(REF.read_text(encoding="utf-8"))["cases"]

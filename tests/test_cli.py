@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

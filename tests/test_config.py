@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
-from scraper.config import load_settings, parse_duration
+from scraper.cli.commands import main
 from scraper.errors import ConfigError
+from scraper.settings.config import load_settings, parse_duration
 
 GOOD = """
 [storage]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from scraper.classify import classify
-from scraper.councils import load_register
-from scraper.match import Matcher
+from scraper.judge.classify import classify
+from scraper.judge.councils import load_register
+from scraper.judge.match import Matcher
 from scraper.models import Item
 
 CORPUS = Path(__file__).parent / "corpus" / "news_items.json"

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from scraper.councils import (
+from scraper.judge.councils import (
     Register,
     load_register,
     name_keys,

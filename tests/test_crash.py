@@ -1,4 +1,4 @@
-"""Crash safety (reliability.md requirement 1): `python -m scraper fetch` is SIGKILLed at named
+"""Crash safety: `python -m scraper fetch` is SIGKILLed at named
 points (OFSTED_WATCH_FAILPOINT), then `fetch` runs again once the 1 s lease has expired.
 
 Nothing is lost: every detection reaches every channel. A webhook is repeated at most once and

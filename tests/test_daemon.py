@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from scraper.store import Store
 from tests.daemonkit import (
     ROOT,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scraper.dates import parse_uk_date
+from scraper.ingest.dates import parse_uk_date
 
 NOW = datetime(2016, 8, 10, 12, 0, tzinfo=UTC)
 

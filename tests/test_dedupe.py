@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from scraper.store import Store
 from tests.httpserver import FIXTURES, LocalServer, Request, Response
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from scraper.cli import main
-from scraper.councils import load_register
-from scraper.detect import (
+from scraper.cli.commands import main
+from scraper.judge.councils import load_register
+from scraper.judge.detect import (
     StoryRef,
     find_story,
     item_story_key,

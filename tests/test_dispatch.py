@@ -19,11 +19,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scraper.config import Settings, load_settings
-from scraper.councils import load_register
-from scraper.dispatch import RETRY_SCHEDULE, Dispatcher, DispatchSummary, digest_slot, next_delay
+from scraper.alerts.dispatch import (
+    RETRY_SCHEDULE,
+    Dispatcher,
+    DispatchSummary,
+    digest_slot,
+    next_delay,
+)
+from scraper.alerts.routing import router
+from scraper.judge.councils import load_register
 from scraper.models import Detection, SourceResult
-from scraper.routing import router
+from scraper.settings.config import Settings, load_settings
 from scraper.store import AlertRow, PollRecord, Store
 from tests.httpserver import Response
 from tests.receiver import Receiver, body_json
@@ -416,7 +422,7 @@ def test_dispatch_digests_refused_then_retried_with_the_same_message_id(tmp_path
 
 def test_digest_html_matches_snapshot(tmp_path: Path) -> None:
     """The HTML part of a digest is pinned like the other bodies (test_formats covers the rest)."""
-    from scraper.notify.email import build_message
+    from scraper.alerts.channels.email import build_message
     from tests.test_email import parts, smtp_target
     from tests.test_formats import FIXED_TIME, fixed_detection
 
@@ -486,7 +492,7 @@ def test_dispatcher_410_disables_the_channel_and_holds_its_alerts(
     channels += webhook("owner", rx.hook("/owner"), 'kinds = ["news_article"]')
     b = bench(tmp_path, url, channels)
     queue(b.store, b.settings, [detection(n) for n in range(3)], START)
-    with caplog.at_level(logging.WARNING, logger="scraper.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="scraper.alerts.dispatch"):
         assert b.dispatcher.dispatch_due() == DispatchSummary(delivered=1, dead=1)
         b.clock.advance(3600)
         queue(b.store, b.settings, [detection(3)], b.clock())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import load_settings
+from scraper.settings.config import load_settings
 from tests.daemonkit import NewsFeed, feed, running, write_config
 from tests.httpserver import LocalServer
 
@@ -68,7 +68,7 @@ def test_dockerfile_copies_enough_to_build_the_package(tmp_path: Path) -> None:
         capture_output=True,
     )
     names = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
-    assert "scraper/daemon.py" in names
+    assert "scraper/run/daemon.py" in names
     assert any(n.startswith("scraper/data/") and n.endswith(".csv") for n in names)
     assert any(n.startswith("scraper/store/migrations/versions/") for n in names)
 

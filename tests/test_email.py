@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from scraper.alerts.channels import email as notify_email
+from scraper.alerts.channels.email import SmtpSession, SmtpTarget, build_message
 from scraper.models import Delivery
-from scraper.notify import email as notify_email
-from scraper.notify.email import SmtpSession, SmtpTarget, build_message
 from tests.smtpserver import (
     Authenticator,
     CertFiles,
@@ -306,7 +306,7 @@ def test_session_never_leaks_credentials(cert: CertFiles, logs: pytest.LogCaptur
 
 def test_notice_subject_says_notice() -> None:
     """An owner notice (alert given up, channel disabled) is not dressed up as news."""
-    from scraper.notify.email_render import item_line
+    from scraper.alerts.channels.email_render import item_line
 
     line = item_line({"kind": "channel_disabled", "title": "Channel hook disabled"})
     assert line.startswith("Notice: ") and "Channel hook disabled" in line

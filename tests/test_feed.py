@@ -17,9 +17,9 @@ import pytest
 from defusedxml import DefusedXmlException
 
 from scraper.errors import FetchError, ParseError
+from scraper.ingest.sources.feed import FEED_ACCEPT, FeedSource, html_to_text, parse_feed
+from scraper.ingest.xmlsafe import UnsafeXmlError, check_no_entities, install_defused_parser
 from scraper.models import Fetched, PollContext, Validators
-from scraper.sources.feed import FEED_ACCEPT, FeedSource, html_to_text, parse_feed
-from scraper.xmlsafe import UnsafeXmlError, check_no_entities, install_defused_parser
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = sorted(

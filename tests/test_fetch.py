@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from scraper.errors import BlockedAddressError, FetchError, RobotsDisallowedError, TooLargeError
-from scraper.fetch import Fetcher
 from scraper.httputil import sniff_encoding
+from scraper.ingest.fetch import Fetcher
 from scraper.models import HttpPolicy, Validators
 from tests.httpserver import LocalServer, Request, Response, fail_then, local_server
 

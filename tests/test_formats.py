@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from scraper.alerts.channels.formats import FORMATS, redact, render, safe_url, sample_detection
 from scraper.models import Council, Detection
-from scraper.notify.formats import FORMATS, redact, render, safe_url, sample_detection
 
 SNAPSHOTS = Path(__file__).parent / "fixtures" / "snapshots"
 FIXED_TIME = datetime(2026, 11, 22, 19, 0, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scraper.health import health_report
+from scraper.run.health import health_report
 from scraper.store import Store
 from scraper.store.db import make_engine
 from tests.daemonkit import (
@@ -122,7 +122,7 @@ def test_health_report_flags_a_source_stale_after_three_intervals(
     with LocalServer() as server:
         server.route("/news", NewsFeed())
         config = write_config(tmp_path / "c.toml", sqlite_url, feed("news", server.url("/news")))
-        from scraper.cli import main
+        from scraper.cli.commands import main
 
         assert main(["--config", str(config), "fetch"]) == 0
     now = datetime.now(UTC)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from scraper.errors import ParseError
+from scraper.ingest.sources.html import HtmlSelectors, HtmlSource, parse_html_page
 from scraper.models import Fetched, PollContext, Validators
-from scraper.sources.html import HtmlSelectors, HtmlSource, parse_html_page
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = sorted(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from scraper.errors import AlreadyRunningError
-from scraper.leader import AdvisoryLock, FileLock, leadership
+from scraper.run.leader import AdvisoryLock, FileLock, leadership
 from scraper.store.db import make_engine
 
 KEY = 424_242

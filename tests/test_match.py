@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from scraper.councils import Register, load_register
-from scraper.match import NOT_FOLLOWED_BY, Matcher, _initial, _names_pattern, term_pattern
+from scraper.judge.councils import Register, load_register
+from scraper.judge.match import NOT_FOLLOWED_BY, Matcher, _initial, _names_pattern, term_pattern
 from scraper.models import Item
 
 REF = Path(__file__).parent / "fixtures" / "ref" / "name_matching_cases.json"

@@ -1,4 +1,4 @@
-"""Several daemons on one PostgreSQL database (reliability.md 4): one active at a time, a
+"""Several daemons on one PostgreSQL database: one active at a time, a
 standby takes over when the active one is SIGKILLed, and a `fetch` run beside them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from scraper.store import Store
 from tests.daemonkit import (
     DaemonProcess,

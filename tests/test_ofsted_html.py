@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from scraper.errors import ParseError
-from scraper.sources.ofsted import classify_label, parse_listing, parse_provider_page
-from scraper.sources.ofsted_html import file_id_of, parse_day_month_year
+from scraper.ingest.sources.ofsted import classify_label, parse_listing, parse_provider_page
+from scraper.ingest.sources.ofsted_html import file_id_of, parse_day_month_year
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ofsted"
 CASES = sorted(FIXTURES.glob("*.expected.json"))

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from scraper.ofsted_pdf import PdfFacts, is_pdf, parse_date_span, parse_report_text, read_pdf
+from scraper.ingest.sources.ofsted_pdf import (
+    PdfFacts,
+    is_pdf,
+    parse_date_span,
+    parse_report_text,
+    read_pdf,
+)
 from tests.pdfgen import build_case
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pdf"

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from scraper.errors import FetchError, ParseError
-from scraper.fetch import Fetcher
+from scraper.ingest.fetch import Fetcher
+from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import Council, HttpPolicy, PollContext, SourceResult
-from scraper.sources.ofsted import OfstedSource
 from tests.httpserver import LocalServer, Request, Response
 from tests.pdfgen import build_case
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from scraper.store import Store
 from tests.httpserver import FIXTURES, LocalServer, Request, Response
 
@@ -251,8 +251,8 @@ def test_dry_run_writes_nothing(
 
 def test_interleave_hosts_round_robins_sources() -> None:
     """Sources are handed to workers host by host in turn, keeping each host's own order."""
-    from scraper.config import FeedSourceConfig
-    from scraper.pipeline import interleave_hosts
+    from scraper.run.pipeline import interleave_hosts
+    from scraper.settings.config import FeedSourceConfig
 
     def src(name: str, host: str) -> FeedSourceConfig:
         return FeedSourceConfig(name=name, type="feed", url=f"https://{host}/{name}")

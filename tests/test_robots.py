@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.robots import MAX_ROBOTS_BYTES, Robots, parse_robots, product_token
+from scraper.ingest.robots import MAX_ROBOTS_BYTES, Robots, parse_robots, product_token
 
 UA = "ofsted-watch/0.1 (+https://github.com/ofsted-watch/ofsted-watch)"
 GOVUK = Path(__file__).parent / "fixtures" / "govuk" / "robots.txt"

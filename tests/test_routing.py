@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from scraper.config import Settings, load_settings
-from scraper.councils import load_register
+from scraper.alerts.routing import router, wants
+from scraper.judge.councils import load_register
 from scraper.models import Detection
-from scraper.routing import router, wants
+from scraper.settings.config import Settings, load_settings
 from scraper.store import Route
 
 CHANNELS = """

@@ -1,4 +1,4 @@
-"""Secrets hygiene (reliability.md 18): webhook secrets, SMTP usernames and passwords never show
+"""Secrets hygiene: webhook secrets, SMTP usernames and passwords never show
 up in logs (debug level, text and JSON), `check-config`, `alerts list` or error messages, even
 when the channels fail."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from scraper.store import Store
 from tests.smtpserver import Authenticator, Recorder, smtp_server
 from tests.test_alerts_e2e import World

@@ -10,7 +10,7 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from scraper.notify.signing import SecretError, generate_secret, hub_signature, sign
+from scraper.alerts.channels.signing import SecretError, generate_secret, hub_signature, sign
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the spec's example secret
 BODY = b'{"type":"detection.created","data":{"id":"x"}}'

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scraper.cli import main
-from scraper.councils import load_register
+from scraper.cli.commands import main
+from scraper.judge.councils import load_register
 from scraper.models import Detection, Report, SourceResult, Validators
 from scraper.store import Notice, PollRecord, Route, Store
-from scraper.store.db import make_engine, upgrade
+from scraper.store.db import head_revision, make_engine, upgrade
 from scraper.store.schema import alerts
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -72,7 +72,7 @@ def record(
 def test_store_migrations_are_idempotent(db_url: str) -> None:
     """Migrations apply on an empty database and a second upgrade does nothing."""
     engine = make_engine(db_url)
-    assert upgrade(engine) == ["0002"]
+    assert upgrade(engine) == [head_revision()]
     assert upgrade(engine) == []
 
 
@@ -220,7 +220,7 @@ def test_db_upgrade_migrates_a_0001_database(
     config = tmp_path / "c.toml"
     config.write_text(f'[storage]\nurl = "{db_url}"\n[watchlist]\ncouncils = ["Reading"]\n')
     assert main(["--config", str(config), "db", "upgrade"]) == 0
-    assert "database at revision 0002 (upgraded)" in capsys.readouterr().out
+    assert f"database at revision {head_revision()} (upgraded)" in capsys.readouterr().out
     inspector = sa.inspect(engine)
     assert "ix_items_story_key" in {i["name"] for i in inspector.get_indexes("items")}
     assert {"disabled_at", "disabled_reason"} <= {
@@ -234,7 +234,7 @@ def test_db_upgrade_migrates_a_0001_database(
     ]
     _alembic_at(engine, "0001", down=True)
     assert "notice" not in {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
-    assert upgrade(engine) == ["0002"] and len(store.alerts()) == 2
+    assert upgrade(engine) == [head_revision()] and len(store.alerts()) == 2
     engine.dispose()
 
 

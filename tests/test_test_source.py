@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.commands import main
 from tests.httpserver import LocalServer, Response
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.classify import classify_text
-from scraper.councils import load_register, normalise_name
-from scraper.match import Matcher
+from scraper.judge.classify import classify_text
+from scraper.judge.councils import load_register, normalise_name
+from scraper.judge.match import Matcher
 from scraper.models import Item
 
 REGISTER = load_register()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.urls import canonical_url, content_hash, story_key
+from scraper.judge.urls import canonical_url, content_hash, story_key
 
 
 @pytest.mark.parametrize(

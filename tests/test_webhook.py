@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
-from scraper.notify.signing import generate_secret
-from scraper.notify.webhook import WebhookTarget, parse_retry_after, send_webhook
+from scraper.alerts.channels.signing import generate_secret
+from scraper.alerts.channels.webhook import WebhookTarget, parse_retry_after, send_webhook
 from tests.smtpserver import closed_port
 from tests.test_formats import fixed_detection
 
@@ -100,7 +100,7 @@ def target(url: str, **changes: object) -> WebhookTarget:
 
 
 def spec_verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
-    """Our own verifier, written from the Standard Webhooks spec (not scraper.notify.signing)."""
+    """Our own verifier, written from the Standard Webhooks spec (not our signing module)."""
     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
     if abs(time.time() - int(ts)) > tolerance:
         return False

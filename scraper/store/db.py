@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, a busy timeout, FULL sync and BEGIN IMMEDIATE (reliability.md 26)."""
+    """SQLite gets WAL, a busy timeout, FULL sync and BEGIN IMMEDIATE: concurrent writers wait
+    instead of failing, and a crash loses no commit."""
     if url.startswith("postgresql:"):
         url = "postgresql+psycopg:" + url.removeprefix("postgresql:")
     if not url.startswith("sqlite"):

@@ -77,7 +77,7 @@ def _ensure_state(conn: Connection, name: str) -> None:
 
 
 def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
-    """Validators and cursor change only with a successful poll (reliability.md 3)."""
+    """Validators and cursor change only with a successful poll, so a failed one loses nothing."""
     _ensure_state(conn, result.source)
     merged = {u: _validators_json(v) for u, v in old.validators.items()}
     merged.update({u: _validators_json(v) for u, v in result.validators.items()})
@@ -272,7 +272,7 @@ def _iso(d: date | None) -> str | None:
 
 
 def payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored detection as the webhook `data` object (interface.md)."""
+    """A stored detection as the webhook `data` object (the published payload)."""
     first_seen = utc(row["first_seen"])
     return {
         "id": row["id"],

@@ -1,0 +1,1 @@
+"""Alerts: routing, delivery, digests, owner notices; channels and their formats."""

@@ -1,0 +1,242 @@
+"""Email channel: one verified-TLS SMTP connection per batch, one `Delivery` per message.
+
+Certificates are always verified (smtplib does not verify unless given a context); plaintext is
+allowed only to a loopback relay. Message-level 4xx means retry and 5xx means rejected;
+connection-level trouble (refused, timeout, TLS, AUTH) is retried, because the message itself
+is fine and the operator can fix the channel while the dispatcher backs off.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parseaddr
+from types import TracebackType
+from typing import Any
+
+from scraper.alerts.channels.email_render import compose
+from scraper.alerts.channels.formats import clean, redact, sample_detection
+from scraper.models import Delivery
+
+log = logging.getLogger(__name__)
+
+SECURITY = ("none", "starttls", "tls")
+DETAIL_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    """One `type = "email"` channel."""
+
+    name: str
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    username: str | None = field(repr=False)
+    password: str | None = field(repr=False)
+    sender: str
+    to: tuple[str, ...]
+    ca_file: str | None = None  # extra trusted CA (PEM), e.g. a private relay's
+    timeout: float = 30.0
+    list_id: str = "ofsted-watch"
+    unsubscribe: str | None = None  # https URL (one-click) or mailto:/address
+    helo: str | None = None  # EHLO name; None lets smtplib use the FQDN
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY:
+            raise ValueError(f"alert {self.name}: security must be one of {', '.join(SECURITY)}")
+        if self.security == "none" and not is_loopback(self.host):
+            raise ValueError(
+                f'alert {self.name}: security = "none" sends mail in plaintext and is only '
+                f'allowed to localhost; use "starttls" or "tls" for {self.host}'
+            )
+        if not self.to:
+            raise ValueError(f"alert {self.name}: no recipients")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"alert {self.name}: bad port {self.port}")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP literals (where plaintext SMTP is tolerable)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build_message(
+    target: SmtpTarget,
+    message_id: str,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    digest: str | None = None,
+    now: datetime,
+) -> EmailMessage:
+    """One detection gives one alert email; several (or `digest` set) give a digest."""
+    return compose(
+        sender=target.sender,
+        to=target.to,
+        message_id=message_id,
+        items=items,
+        digest=digest,
+        now=now,
+        list_name=target.list_id,
+        unsubscribe=target.unsubscribe,
+    )
+
+
+def test_message(target: SmtpTarget, now: datetime) -> EmailMessage:
+    """A harmless, clearly labelled message for `alerts test NAME`."""
+    data = sample_detection(now)
+    return build_message(target, str(data["id"]), [data], now=now)
+
+
+test_message.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+class SmtpSession:
+    """One SMTP connection reused for a batch (requirement 25); opened on the first send."""
+
+    def __init__(self, target: SmtpTarget) -> None:
+        self.target = target
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """QUIT politely; a dead connection is simply dropped."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def send(self, message: EmailMessage) -> Delivery:
+        """Send one message; reconnects once if the server dropped a reused connection."""
+        reused = self._smtp is not None
+        try:
+            delivery = self._send_once(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            self._drop()
+            if not reused:
+                delivery = self._failure(exc)
+            else:
+                log.debug("smtp connection dropped, reconnecting channel=%s", self.target.name)
+                delivery = self._send_guarded(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            delivery = self._failure(exc)
+        return self._finish(delivery)
+
+    def _send_guarded(self, message: EmailMessage) -> Delivery:
+        try:
+            return self._send_once(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            return self._failure(exc)
+
+    def _send_once(self, message: EmailMessage) -> Delivery:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        sender = parseaddr(self.target.sender)[1] or self.target.sender
+        recipients = [parseaddr(a)[1] or a for a in self.target.to]
+        refused = self._smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+        if refused:
+            listed = ", ".join(f"{a} ({code})" for a, (code, _) in refused.items())
+            return Delivery("delivered", f"250 accepted; refused recipients: {listed}")
+        return Delivery("delivered", "250 accepted")
+
+    def _connect(self) -> smtplib.SMTP:
+        target = self.target
+        context = ssl.create_default_context(cafile=target.ca_file)
+        smtp: smtplib.SMTP
+        if target.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                target.host, target.port, target.helo, timeout=target.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(target.host, target.port, target.helo, timeout=target.timeout)
+        try:
+            smtp.ehlo()
+            if target.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if target.username:
+                smtp.login(target.username, target.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _failure(self, exc: BaseException) -> Delivery:
+        """Map an exception to an outcome; drop the connection unless the server stayed sane."""
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in exc.recipients.values()]
+            detail = "all recipients refused: " + ", ".join(
+                f"{a} ({code} {_text(msg)})" for a, (code, msg) in exc.recipients.items()
+            )
+            if any(400 <= c < 500 for c in codes):
+                return Delivery("retry", detail)
+            return Delivery("rejected", detail)
+        message_level = isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError)
+        if not message_level:
+            self._drop()
+        if message_level and isinstance(exc, smtplib.SMTPResponseException):
+            detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            if exc.smtp_code >= 500:
+                return Delivery("rejected", detail)
+            return Delivery("retry", detail)
+        return Delivery("retry", describe(exc))
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _finish(self, delivery: Delivery) -> Delivery:
+        target = self.target
+        detail = clean(redact(delivery.detail, target.password, target.username), DETAIL_CHARS)
+        log.info(
+            "email attempt channel=%s host=%s outcome=%s detail=%s",
+            target.name,
+            target.host,
+            delivery.outcome,
+            detail,
+        )
+        return Delivery(delivery.outcome, detail, delivery.retry_after)
+
+
+def describe(exc: BaseException) -> str:
+    """A connection-level failure in words (never the credentials: AUTH replies are codes)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed: {exc.verify_message}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        prefix = "authentication failed: " if exc.smtp_code in (454, 534, 535) else ""
+        return f"{prefix}{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return clean(text, 200)

@@ -1,0 +1,1 @@
+"""Ingest: the only HTTP for sources (fetch, politeness, robots) and the sources."""

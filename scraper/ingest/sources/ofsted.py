@@ -1,0 +1,371 @@
+"""The Ofsted reports site as a source: listing -> changed provider pages -> new report PDFs.
+
+Cheap by design: one poll reads the two listing pages (conditionally), and fetches a provider
+page only when its "Latest report" date moved. Report identity is the file id or URL, never the
+position on the page. Any transient failure propagates, so the pipeline keeps the old cursor and
+the next poll retries. A file that is gone ("Report not found") is recorded as unavailable; a
+*new* one is first looked at again for a few polls, as a fresh link may precede its file. A
+council added to the watchlist after the first poll takes its history as a silent baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from scraper.errors import FetchError, TooLargeError
+from scraper.ingest.cpu import cpu_slot
+from scraper.ingest.sources.ofsted_html import (
+    DEFAULT_MONITORING_LABELS,
+    ListingEntry,
+    ProviderLink,
+    classify_label,
+    parse_listing,
+    parse_provider_page,
+)
+from scraper.ingest.sources.ofsted_pdf import NO_TEXT, PdfFacts, is_pdf, read_pdf
+from scraper.models import Fetch, Fetched, PollContext, Report, SourceResult, Validators
+
+__all__ = [
+    "ListingEntry",
+    "OfstedSource",
+    "ProviderLink",
+    "classify_label",
+    "parse_listing",
+    "parse_provider_page",
+]
+
+log = logging.getLogger(__name__)
+
+SEARCH_PATH = (
+    "/search?q=&location=&lat=&lon=&radius=&level_1_types=3&level_2_types%5B%5D=12&start=0&rows=100"
+)
+MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
+GONE = (404, 410)
+MISSING_TRIES = 5  # polls a new report's "Report not found" file is retried before it is recorded
+
+
+@dataclass(slots=True)
+class _Counting:
+    """Wraps the fetch layer to count requests and bytes for the SourceResult."""
+
+    fetch: Fetch
+    requests: int = 0
+    bytes_read: int = 0
+
+    def get(self, url: str, **kwargs: Any) -> Fetched:
+        self.requests += 1
+        fetched = self.fetch.get(url, **kwargs)
+        self.bytes_read += len(fetched.body)
+        return fetched
+
+
+@dataclass(slots=True)
+class _Listing:
+    """The listing as read this poll, with what goes back into the cursor."""
+
+    entries: dict[str, ListingEntry] = field(default_factory=dict)
+    pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    next_of: dict[str, str | None] = field(default_factory=dict)
+    validators: dict[str, Validators] = field(default_factory=dict)
+    all_not_modified: bool = True
+
+
+@dataclass(slots=True)
+class _Memory:
+    """The cursor's memory of watched councils, kept for every URN, watched in this run or not.
+
+    `latest`: URN -> the listing's "Latest report" date last acted on; `seen`: URN -> report
+    keys; `missing`: URN -> {key: polls} for new reports whose file was not there yet.
+    """
+
+    latest: dict[str, str | None]
+    seen: dict[str, list[str]]
+    missing: dict[str, dict[str, int]]
+    has_baseline: bool  # the source has polled successfully before (the pipeline's baseline)
+
+    @classmethod
+    def load(cls, cursor: Mapping[str, Any]) -> _Memory:
+        return cls(
+            latest=dict(cursor.get("latest", {})),
+            seen={u: list(k) for u, k in cursor.get("seen", {}).items()},
+            missing={u: dict(k) for u, k in cursor.get("missing", {}).items()},
+            has_baseline="seen" in cursor,
+        )
+
+    def dump(self) -> dict[str, Any]:
+        missing = {u: k for u, k in self.missing.items() if k}
+        return {"latest": self.latest, "seen": self.seen, "missing": missing}
+
+    def unchanged(self, urn: str, stamp: str | None) -> bool:
+        """Nothing to read: same latest date, page read before, no file awaited."""
+        return (
+            urn in self.latest
+            and self.latest[urn] == stamp
+            and urn in self.seen
+            and not self.missing.get(urn)
+        )
+
+    def is_newly_watched(self, urn: str) -> bool:
+        return self.has_baseline and urn not in self.seen
+
+    def retry_later(self, urn: str, key: str, full_history: bool) -> bool:
+        """True to skip an unavailable new report this poll and look again next poll.
+
+        A new file may answer "Report not found" for a while after its link appears; history
+        (baseline, backfill) is recorded as unavailable at once.
+        """
+        if full_history or not self.has_baseline:
+            return False
+        waiting = self.missing.setdefault(urn, {})
+        tries = waiting.get(key, 0) + 1
+        if tries < MISSING_TRIES:
+            waiting[key] = tries
+            log.warning(
+                "report file not there yet, looking again next poll key=%s try=%d/%d",
+                key,
+                tries,
+                MISSING_TRIES,
+            )
+            return True
+        waiting.pop(key, None)
+        log.warning("report file still missing, recorded as unavailable key=%s", key)
+        return False
+
+
+class OfstedSource:
+    """`type = "ofsted"`: LA children's services reports on reports.ofsted.gov.uk."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str = "https://reports.ofsted.gov.uk",
+        *,
+        monitoring_labels: Sequence[str] = DEFAULT_MONITORING_LABELS,
+        max_pdf_bytes: int = 20_000_000,
+        fetch_pdfs: bool = True,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.monitoring_labels = tuple(monitoring_labels)
+        self.max_pdf_bytes = max_pdf_bytes
+        self.fetch_pdfs = fetch_pdfs
+
+    def poll(self, ctx: PollContext) -> SourceResult:
+        """One poll: listing, changed provider pages, new PDFs; nothing is kept on failure."""
+        http = _Counting(ctx.fetch)
+        listing = self._read_listing(ctx, http)
+        memory = _Memory.load(ctx.cursor)
+        reports: list[Report] = []
+        warnings: list[str] = []
+        for urn in dict.fromkeys(c.ofsted_urn for c in ctx.watched if c.ofsted_urn):
+            entry = listing.entries.get(urn)
+            if entry is None:
+                warnings.append(f"watched URN {urn} is not in the Ofsted listing")
+                log.warning("watched council missing from listing urn=%s", urn)
+                continue
+            stamp = entry.latest_report.isoformat() if entry.latest_report else None
+            if memory.unchanged(urn, stamp) and not ctx.full_history:
+                continue
+            found, caught_up = self._read_provider(ctx, http, entry, memory)
+            reports += found
+            if caught_up:
+                memory.latest[urn] = stamp
+            else:
+                warnings.append(_lagging_warning(entry))
+                log.warning("%s", warnings[-1])
+        cursor = {**memory.dump(), "pages": listing.pages, "next": listing.next_of}
+        log.info(
+            "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
+            self.name,
+            len(listing.entries),
+            len(reports),
+            http.requests,
+        )
+        return SourceResult(
+            source=self.name,
+            reports=tuple(reports),
+            validators=listing.validators,
+            cursor=cursor,
+            not_modified=listing.all_not_modified and not reports,
+            requests=http.requests,
+            bytes_read=http.bytes_read,
+            warnings=tuple(warnings),
+        )
+
+    def _read_listing(self, ctx: PollContext, http: _Counting) -> _Listing:
+        """Follows a.pagination__next from the first page; a 304 page reuses the cursor copy."""
+        listing = _Listing()
+        remembered: Mapping[str, Any] = ctx.cursor.get("pages", {})
+        remembered_next: Mapping[str, Any] = ctx.cursor.get("next", {})
+        url: str | None = self.base_url + SEARCH_PATH
+        while url and url not in listing.pages and len(listing.pages) < MAX_PAGES:
+            fetched = http.get(url, validators=ctx.validators.get(url), accept="text/html")
+            if fetched.not_modified and url in remembered:
+                entries = [_entry_from_dict(e) for e in remembered[url]]
+                next_url = remembered_next.get(url)
+            else:
+                if fetched.not_modified:  # validators without a remembered page: read it afresh
+                    fetched = http.get(url, accept="text/html")
+                _require_ok(fetched, url)
+                listing.all_not_modified = False
+                entries, next_url = parse_listing(fetched.body, base_url=url, source=self.name)
+                if not fetched.validators.is_empty():
+                    listing.validators[url] = fetched.validators
+            listing.pages[url] = [_entry_to_dict(e) for e in entries]
+            listing.next_of[url] = next_url
+            for entry in entries:
+                _merge(listing.entries, entry)
+            url = next_url if entries else None
+        return listing
+
+    def _read_provider(
+        self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: _Memory
+    ) -> tuple[list[Report], bool]:
+        """Reports on one provider page not seen before (all of them on backfill), and whether
+        the page has caught up with the listing's "Latest report" date.
+
+        The listing and the provider page are separate pages that can briefly disagree (a cached
+        old page, an empty timeline). The caller advances the council's cursor only when the
+        page holds a report of that date or later; otherwise the page is read again next poll,
+        so a letter listed before its page shows it is never skipped for good.
+        """
+        fetched = http.get(entry.provider_url, accept="text/html")
+        _require_ok(fetched, entry.provider_url)
+        name, links = parse_provider_page(
+            fetched.body,
+            base_url=fetched.url or entry.provider_url,
+            monitoring_labels=self.monitoring_labels,
+            source=self.name,
+        )
+        urn = entry.urn
+        caught_up = _caught_up(entry, links)
+        if memory.is_newly_watched(urn) and not ctx.full_history:
+            if not caught_up:  # take the baseline once the page agrees with the listing
+                return [], False
+            # A council added to the watchlist after the source's own baseline: its history is
+            # not news. Taken as seen without reading files; backfill stores it.
+            memory.seen[urn] = [_key(link) for link in links]
+            log.info(
+                "newly watched council urn=%s: %d existing reports taken as its baseline, "
+                "not alerted (run `ofsted-watch backfill` to store them)",
+                urn,
+                len(links),
+            )
+            return [], True
+        seen = memory.seen.setdefault(urn, [])
+        reports = []
+        for link in links:
+            key = _key(link)
+            if key in seen and not ctx.full_history:
+                continue
+            report = self._report(http, urn, name, link)
+            if not report.available and memory.retry_later(urn, key, ctx.full_history):
+                continue
+            memory.missing.get(urn, {}).pop(key, None)
+            reports.append(report)
+            if key not in seen:
+                seen.append(key)
+        return reports, caught_up
+
+    def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
+        """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
+        available, facts = self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+        return Report(
+            urn=urn,
+            council_name=council,
+            label=link.label,
+            url=link.url,
+            file_id=link.file_id,
+            report_type=facts.report_type or link.report_type,
+            published=link.published,
+            visit_dates=facts.visit_dates,
+            pdf_published=facts.pdf_published,
+            visit_number=facts.visit_number,
+            inadequate_since=facts.inadequate_since,
+            judgement=facts.judgement,
+            sub_judgements=facts.sub_judgements,
+            summary=facts.summary,
+            council_as_written=facts.council_as_written,
+            text_available=facts.text_available,
+            available=available,
+        )
+
+    def _read_file(self, http: _Counting, url: str) -> tuple[bool, PdfFacts]:
+        """(available, facts); a gone file is unavailable, other failures propagate."""
+        try:
+            fetched = http.get(url, max_bytes=self.max_pdf_bytes, accept="application/pdf")
+        except TooLargeError:
+            log.warning("report too large to read url=%s", url)
+            return True, NO_TEXT
+        except FetchError as exc:
+            if exc.status in GONE:
+                log.warning("report file gone url=%s status=%s", url, exc.status)
+                return False, NO_TEXT
+            raise
+        if fetched.status in GONE:
+            return False, NO_TEXT
+        _require_ok(fetched, url)
+        if not is_pdf(fetched.body):
+            log.warning("report file is not a PDF (Report not found page?) url=%s", url)
+            return False, NO_TEXT
+        with cpu_slot():
+            facts = read_pdf(fetched.body)
+        if not facts.text_available:
+            log.warning(
+                "report text unavailable (image-only, corrupt or locked PDF); "
+                "type from its label url=%s",
+                url,
+            )
+        return True, facts
+
+
+def _require_ok(fetched: Fetched, url: str) -> None:
+    if not 200 <= fetched.status < 300:
+        raise FetchError(url, f"HTTP {fetched.status}", status=fetched.status)
+
+
+def _caught_up(entry: ListingEntry, links: Sequence[ProviderLink]) -> bool:
+    """True when the provider page lists a report dated on or after the listing's latest."""
+    if entry.latest_report is None:
+        return True
+    return any(link.published and link.published >= entry.latest_report for link in links)
+
+
+def _lagging_warning(entry: ListingEntry) -> str:
+    latest = entry.latest_report.isoformat() if entry.latest_report else "?"
+    return (
+        f"{entry.name} (URN {entry.urn}): the listing shows a report of {latest} that its "
+        "provider page does not show yet; reading the page again next poll"
+    )
+
+
+def _key(link: ProviderLink) -> str:
+    """The same identity as Report.key."""
+    return f"ofsted:{link.file_id}" if link.file_id else f"ofsted:{link.url}"
+
+
+def _merge(entries: dict[str, ListingEntry], entry: ListingEntry) -> None:
+    """An LA on two pages (the boundary shifted between requests): keep the newer date."""
+    known = entries.get(entry.urn)
+    if known is None or (entry.latest_report or date.min) > (known.latest_report or date.min):
+        entries[entry.urn] = entry
+
+
+def _entry_to_dict(entry: ListingEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["latest_report"] = entry.latest_report.isoformat() if entry.latest_report else None
+    return data
+
+
+def _entry_from_dict(data: Mapping[str, Any]) -> ListingEntry:
+    latest = data.get("latest_report")
+    return ListingEntry(
+        urn=str(data["urn"]),
+        name=str(data["name"]),
+        provider_url=str(data["provider_url"]),
+        latest_report=date.fromisoformat(latest) if latest else None,
+    )

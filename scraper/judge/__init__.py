@@ -1,0 +1,1 @@
+"""Judge: pure text work (normalisation, councils, classify, match, story identity)."""

@@ -1,0 +1,1 @@
+"""Run: the pipeline, the daemon's lifecycle, schedule, leadership, health."""

@@ -1,0 +1,218 @@
+"""/healthz and /metrics over a small threaded HTTP server (prometheus-client for the format)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from scraper.errors import ScraperError
+from scraper.store import Store
+
+if TYPE_CHECKING:
+    from scraper.run.pipeline import SourceOutcome
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    """The daemon's Prometheus metrics, in a registry of their own."""
+
+    def __init__(self, store: Store) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.polls = Counter(
+            "ofsted_watch_polls_total", "Source polls by outcome", ["source", "status"], registry=r
+        )
+        self.failures = Counter(
+            "ofsted_watch_poll_failures_total", "Failed polls", ["source"], registry=r
+        )
+        self.items = Counter(
+            "ofsted_watch_items_total", "Items and reports parsed", ["source"], registry=r
+        )
+        self.detections = Counter(
+            "ofsted_watch_detections_total", "New detections", ["source", "kind"], registry=r
+        )
+        self.latency = Histogram(
+            "ofsted_watch_fetch_seconds",
+            "Time to poll one source",
+            ["source"],
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        )
+        self.last_success = Gauge(
+            "ofsted_watch_last_success_timestamp_seconds",
+            "Last successful poll (Unix time)",
+            ["source"],
+            registry=r,
+        )
+        r.register(_QueueCollector(store))
+
+    def observe(self, o: SourceOutcome, now: datetime) -> None:
+        """Count one poll's outcome."""
+        self.polls.labels(o.name, o.status).inc()
+        self.latency.labels(o.name).observe(o.duration)
+        self.items.labels(o.name).inc(o.items)
+        if o.ok:
+            self.last_success.labels(o.name).set(now.timestamp())
+        else:
+            self.failures.labels(o.name).inc()
+        for det in o.new:
+            self.detections.labels(o.name, det.kind).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _QueueCollector(Collector):
+    """Alerts by state, read from the queue at scrape time so every instance reports the truth."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Any:
+        family = GaugeMetricFamily(
+            "ofsted_watch_alerts", "Alerts in the queue by state", labels=["state"]
+        )
+        try:
+            for state, n in self.store.queue_depth().items():
+                family.add_metric([state], n)
+        except Exception:  # a scrape must not fail because the database blinked
+            log.warning("metrics: queue depth unavailable", exc_info=True)
+        yield family
+
+
+def health_report(
+    store: Store,
+    *,
+    running: bool,
+    role: str,
+    intervals: dict[str, float],
+    now: datetime,
+    started_at: datetime | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """200 when the scheduler runs and the store answers, else 503; per-source detail either way.
+
+    An active daemon whose source has not been polled for more than 3 intervals (`intervals`
+    already stretched by any back-off) is stalled, hence unhealthy.
+    """
+    detail: dict[str, Any] = {"scheduler": "running" if running else "stopped", "role": role}
+    try:
+        states = {s.name: s for s in store.states()}
+        detail["queue"] = store.queue_depth()
+        detail["disabled_channels"] = {
+            c.name: {"since": _iso(c.since), "reason": c.reason} for c in store.disabled_channels()
+        }
+        detail["store"] = "ok"
+    except Exception as exc:  # whatever the driver raises, the answer is "store unreachable"
+        detail["store"] = f"error: {type(exc).__name__}"
+        detail["status"] = "unhealthy"
+        return 503, detail
+    sources: dict[str, Any] = {}
+    stalled = []
+    for name, every in intervals.items():
+        s = states.get(name)
+        since = (s.last_poll_at if s else None) or started_at
+        stale = (
+            role == "active" and since is not None and now - since > timedelta(seconds=3 * every)
+        )
+        if stale:
+            stalled.append(name)
+        sources[name] = {
+            "last_poll": _iso(s.last_poll_at if s else None),
+            "last_success": _iso(s.last_success_at if s else None),
+            "last_failure": _iso(s.last_failure_at if s else None),
+            "consecutive_failures": s.consecutive_failures if s else 0,
+            "last_error": s.last_error if s else None,
+            "stalled": stale,
+        }
+    detail["sources"] = sources
+    ok = running and not stalled
+    detail["status"] = "ok" if ok else "unhealthy"
+    return (200 if ok else 503), detail
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+class HealthServer:
+    """Serves /healthz (JSON) and /metrics (Prometheus text) from a daemon thread."""
+
+    def __init__(
+        self, listen: str, health: Callable[[], tuple[int, dict[str, Any]]], metrics: Metrics
+    ) -> None:
+        host, _, port = listen.rpartition(":")
+        handler = _handler(health, metrics)
+        try:
+            self.server = _Server((host.strip("[]"), int(port)), handler)
+        except OSError as exc:
+            raise ScraperError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
+        self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server_address[:2]
+        host = str(host)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        log.info(
+            "health endpoint listening on http://%s/healthz",
+            self.address,
+            extra={"event": "listening", "listen": self.address},
+        )
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    """IPv4 or IPv6 by the host given; port 0 picks a free port (logged, see `address`)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
+
+
+def _handler(
+    health: Callable[[], tuple[int, dict[str, Any]]], metrics: Metrics
+) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] == "/healthz":
+                try:
+                    status, detail = health()
+                except Exception as exc:  # never let a probe see a traceback or hang
+                    log.warning("healthz failed", exc_info=True)
+                    status, detail = 503, {"status": "unhealthy", "error": type(exc).__name__}
+                self._send(status, "application/json", json.dumps(detail).encode())
+            elif self.path.split("?")[0] == "/metrics":
+                self._send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
+            else:
+                self._send(404, "text/plain", b"not found\n")
+
+        def _send(self, status: int, ctype: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("health %s", format % args)
+
+    return Handler

@@ -1,0 +1,1 @@
+"""Settings: the TOML schema and loading; everything downstream sees typed values."""

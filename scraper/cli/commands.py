@@ -118,6 +118,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_daemon(config_path(args.config))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scraper.web.app import Context
+    from scraper.web.server import WebServer
+
+    settings = _settings(args)
+    listen = args.listen or settings.raw.daemon.listen or "127.0.0.1:9108"
+    server = WebServer(listen, Context(settings=lambda: settings, store=_store(settings)))
+    print(f"serving the web view on http://{server.address}/ (Ctrl-C stops)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     from scraper.ingest.fetch import Fetcher
     from scraper.run.pipeline import Pipeline
@@ -344,6 +359,7 @@ COMMANDS = {
     "fetch": cmd_fetch,
     "test-source": cmd_test_source,
     "run": cmd_run,
+    "serve": cmd_serve,
     "backfill": cmd_backfill,
     "reports": cmd_reports,
     "detections": cmd_detections,

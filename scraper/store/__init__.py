@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from scraper.models import Detection, Item, Report, SourceResult
-from scraper.store import queue, records
+from scraper.store import queue, records, views
 from scraper.store.db import make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
 from scraper.store.records import Route, SourceState
@@ -221,3 +221,25 @@ class Store:
     def queue_depth(self) -> dict[str, int]:
         with reading(self.engine) as conn:
             return queue.depth(conn)
+
+    # -- read-only views (the web app) -------------------------------------------------------
+    def detection_page(self, **filters: Any) -> list[dict[str, Any]]:
+        """A page of detections, newest first; see views.detection_page for the filters."""
+        with reading(self.engine) as conn:
+            return views.detection_page(conn, **filters)
+
+    def report_page(self, **filters: Any) -> list[dict[str, Any]]:
+        """A page of reports, newest publication first; see views.report_page."""
+        with reading(self.engine) as conn:
+            return views.report_page(conn, **filters)
+
+    def council_history(
+        self, urns: Sequence[str], gss_code: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A council's reports (oldest first) and news detections (newest first), read together."""
+        with reading(self.engine) as conn:
+            return views.council_reports(conn, urns), views.council_news(conn, gss_code)
+
+    def report_anchors(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        with reading(self.engine) as conn:
+            return views.report_anchors(conn, keys)

@@ -1,0 +1,170 @@
+"""What the pages, feeds, API and calendar show about a council, assembled once from the store.
+
+News coverage is tied to the report it covers here: same council, a compatible type (the
+article names that type or none), published from a few days before the report (councils and
+papers sometimes break the news before the site lists the file) to some weeks after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from scraper.judge.visits import Visit, Window, expected_window
+from scraper.models import Council
+from scraper.store import Store
+
+COVERAGE_BEFORE = timedelta(days=3)
+COVERAGE_AFTER = timedelta(days=42)
+GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One news article tied to the report it covers, with its lag after publication."""
+
+    news: dict[str, Any]
+    lag_days: int
+
+
+@dataclass(slots=True)
+class ReportView:
+    """A stored report row and the news that covered it."""
+
+    row: dict[str, Any]
+    coverage: list[Coverage] = field(default_factory=list)
+
+    @property
+    def day(self) -> date | None:
+        return report_day(self.row)
+
+    @property
+    def first_lag(self) -> int | None:
+        return min((c.lag_days for c in self.coverage), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class CouncilView:
+    """Everything shown about one watched council."""
+
+    council: Council
+    reports: list[ReportView]  # oldest first
+    news: list[dict[str, Any]]  # newest first
+    window: Window | None
+    today: date
+
+    @property
+    def graded(self) -> list[ReportView]:
+        return [r for r in self.reports if r.row["report_type"] == "inspection" and grade(r.row)]
+
+    @property
+    def latest_graded(self) -> ReportView | None:
+        graded = self.graded
+        return graded[-1] if graded else None
+
+    @property
+    def latest_report(self) -> ReportView | None:
+        return self.reports[-1] if self.reports else None
+
+    @property
+    def latest_news(self) -> dict[str, Any] | None:
+        return self.news[0] if self.news else None
+
+    @property
+    def inadequate_day(self) -> date | None:
+        """The day of the judgement the council is still under, when that is inadequate."""
+        last = self.latest_graded
+        return last.day if last and grade(last.row) == "inadequate" else None
+
+    @property
+    def months_since_inadequate(self) -> int | None:
+        day = self.inadequate_day
+        if day is None:
+            return None
+        return (self.today.year - day.year) * 12 + self.today.month - day.month
+
+    @property
+    def monitoring_since(self) -> int | None:
+        day = self.inadequate_day
+        if day is None:
+            return None
+        return sum(
+            1
+            for r in self.reports
+            if r.row["report_type"] == "monitoring_visit" and r.day and r.day > day
+        )
+
+
+def grade(row: dict[str, Any]) -> str | None:
+    judgement = row.get("judgement")
+    return judgement if judgement in GRADES else None
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def report_day(row: dict[str, Any]) -> date | None:
+    """When the report appeared on the site (its published date)."""
+    return _day(row.get("published"))
+
+
+def visit_day(row: dict[str, Any]) -> date | None:
+    """When the visit began: the first visit date when the PDF gave one, else publication."""
+    dates = row.get("visit_dates") or []
+    return _day(dates[0]) if dates else report_day(row)
+
+
+def news_day(det: dict[str, Any]) -> date | None:
+    day = _day(det.get("published"))
+    seen = det.get("first_seen")
+    if day is None and isinstance(seen, datetime):
+        return seen.date()
+    return day
+
+
+def visits(rows: list[dict[str, Any]]) -> list[Visit]:
+    """Stored reports as the visit rules read them (reports without a date are left out)."""
+    out = []
+    for row in rows:
+        day = visit_day(row)
+        if day is not None:
+            out.append(Visit(row["report_type"], day, grade(row)))
+    return out
+
+
+def link_coverage(reports: list[ReportView], news: list[dict[str, Any]]) -> None:
+    """Attach each news article to the nearest report it can be covering, if any."""
+    for det in news:
+        day = news_day(det)
+        if day is None:
+            continue
+        best: tuple[int, ReportView] | None = None
+        for rv in reports:
+            pub = rv.day
+            if pub is None or not _compatible(det.get("report_type"), rv.row["report_type"]):
+                continue
+            if pub - COVERAGE_BEFORE <= day <= pub + COVERAGE_AFTER:
+                lag = (day - pub).days
+                if best is None or abs(lag) < abs(best[0]):
+                    best = (lag, rv)
+        if best is not None:
+            best[1].coverage.append(Coverage(det, best[0]))
+
+
+def _compatible(news_type: str | None, report_type: str) -> bool:
+    return news_type is None or news_type == report_type
+
+
+def council_view(store: Store, council: Council, today: date) -> CouncilView:
+    """One council's reports, news, coverage links and expected next visit."""
+    urns = [council.ofsted_urn] if council.ofsted_urn else []
+    rows, news = store.council_history(urns, council.gss_code)
+    reports = [ReportView(row) for row in rows]
+    link_coverage(reports, news)
+    window = expected_window(visits(rows), today)
+    return CouncilView(council, reports, news, window, today)

@@ -64,9 +64,13 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def expected_window(history: Iterable[Visit], as_of: date) -> Window | None:
+def expected_window(
+    history: Iterable[Visit], as_of: date, *, carry: bool = True
+) -> Window | None:
     """The next visit's window from the visits on or before `as_of`; None without a graded
-    inspection to count from (the framework's cycle starts at one)."""
+    inspection to count from (the framework's cycle starts at one). With `carry`, a window
+    already past is moved to start at `as_of` (what a reader wants to see); without, the rule's
+    own window is kept (what the measurement tests: a late visit is a miss, not a hit)."""
     past = sorted((v for v in history if v.on <= as_of), key=lambda v: v.on)
     graded = [v for v in past if v.report_type == GRADED and v.judgement]
     if not graded:
@@ -74,7 +78,7 @@ def expected_window(history: Iterable[Visit], as_of: date) -> Window | None:
     last = graded[-1]
     since = [v for v in past if v.on > last.on]
     window = _inadequate(last, since) if last.judgement == "inadequate" else _cycle(last, since)
-    return _carry_forward(window, as_of)
+    return _carry_forward(window, as_of) if carry else window
 
 
 def _inadequate(last: Visit, since: Sequence[Visit]) -> Window:
@@ -154,7 +158,7 @@ def measure(histories: Iterable[Sequence[Visit]]) -> list[HitRate]:
         for visit in history:
             if visit.report_type not in MEASURED:
                 continue
-            window = expected_window(history, visit.on - timedelta(days=1))
+            window = expected_window(history, visit.on - timedelta(days=1), carry=False)
             if window is None:
                 continue
             totals[visit.report_type] += 1

@@ -120,23 +120,23 @@ def _routes() -> tuple[Map, dict[str, Handler]]:
         "static": _static,
     }
     rules = [
-        Rule("/", endpoint="index"),
-        Rule("/councils/<gss>", endpoint="council"),
-        Rule("/councils/<gss>/feed.atom", endpoint="council_feed"),
-        Rule("/councils/<gss>/calendar.ics", endpoint="council_calendar"),
-        Rule("/detections", endpoint="detections"),
-        Rule("/alerts", endpoint="alerts"),
-        Rule("/sources", endpoint="sources"),
-        Rule("/feed.atom", endpoint="feed"),
-        Rule("/calendar.ics", endpoint="calendar"),
-        Rule("/api/councils", endpoint="api_councils"),
-        Rule("/api/reports", endpoint="api_reports"),
-        Rule("/api/detections", endpoint="api_detections"),
-        Rule("/api/sources", endpoint="api_sources"),
-        Rule("/api/openapi.json", endpoint="api_openapi"),
-        Rule("/healthz", endpoint="healthz"),
-        Rule("/metrics", endpoint="metrics"),
-        Rule("/static/<name>", endpoint="static"),
+        Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/councils/<gss>", endpoint="council", methods=["GET"]),
+        Rule("/councils/<gss>/feed.atom", endpoint="council_feed", methods=["GET"]),
+        Rule("/councils/<gss>/calendar.ics", endpoint="council_calendar", methods=["GET"]),
+        Rule("/detections", endpoint="detections", methods=["GET"]),
+        Rule("/alerts", endpoint="alerts", methods=["GET"]),
+        Rule("/sources", endpoint="sources", methods=["GET"]),
+        Rule("/feed.atom", endpoint="feed", methods=["GET"]),
+        Rule("/calendar.ics", endpoint="calendar", methods=["GET"]),
+        Rule("/api/councils", endpoint="api_councils", methods=["GET"]),
+        Rule("/api/reports", endpoint="api_reports", methods=["GET"]),
+        Rule("/api/detections", endpoint="api_detections", methods=["GET"]),
+        Rule("/api/sources", endpoint="api_sources", methods=["GET"]),
+        Rule("/api/openapi.json", endpoint="api_openapi", methods=["GET"]),
+        Rule("/healthz", endpoint="healthz", methods=["GET"]),
+        Rule("/metrics", endpoint="metrics", methods=["GET"]),
+        Rule("/static/<name>", endpoint="static", methods=["GET"]),
     ]
     return Map(rules, strict_slashes=False), handlers
 
@@ -158,7 +158,7 @@ class WebApp:
     def respond(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
-            endpoint, args = adapter.match(method="GET")
+            endpoint, args = adapter.match()  # GET and HEAD only: anything else is a 405
             if request.path not in OPEN_PATHS:
                 denied = self._check_token(request)
                 if denied is not None:

@@ -113,10 +113,21 @@ def report_day(row: dict[str, Any]) -> date | None:
     return _day(row.get("published"))
 
 
+VISIT_TO_REPORT = timedelta(days=365)  # a report follows its visit by weeks, never years
+
+
 def visit_day(row: dict[str, Any]) -> date | None:
-    """When the visit began: the first visit date when the PDF gave one, else publication."""
+    """When the visit began: the first visit date the PDF gave, else the publication date.
+
+    A visit date after publication, or more than a year before it, is a misread (a date
+    quoted from an earlier report), so publication is the safer clock then.
+    """
+    published = report_day(row)
     dates = row.get("visit_dates") or []
-    return _day(dates[0]) if dates else report_day(row)
+    visited = _day(dates[0]) if dates else None
+    if visited is None or published is None:
+        return visited or published
+    return visited if timedelta(0) <= published - visited <= VISIT_TO_REPORT else published
 
 
 def news_day(det: dict[str, Any]) -> date | None:

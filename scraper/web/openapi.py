@@ -42,7 +42,12 @@ DETECTION = _obj(
         "summary": NSTR,
         "first_seen": {"type": "string", "format": "date-time"},
         "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
-    }
+    },
+    # evidence: on detections (why it was detected); a report is not a detection
+    [
+        *("id", "kind", "report_type", "councils", "title", "url", "published"),
+        *("visit_dates", "judgement", "source", "summary", "first_seen"),
+    ],
 )
 REPORT = {
     "allOf": [

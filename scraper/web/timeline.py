@@ -76,11 +76,13 @@ def sparkline(view: CouncilView) -> str:
     graded = [(r.day, grade(r.row)) for r in view.graded if r.day]
     if not graded:
         return ""
+    if len(graded) == 1:  # one judgement: a short level stroke, so it is still visible
+        graded = [graded[0], graded[0]]
     lo, hi = graded[0][0], graded[-1][0]
     span = (hi - lo).days or 1
     points = []
-    for day, g in graded:
-        x = 3 + (SPARK_W - 6) * ((day - lo).days / span if len(graded) > 1 else 0.5)
+    for i, (day, g) in enumerate(graded):
+        x = 3 + (SPARK_W - 6) * ((day - lo).days / span if hi > lo else i / (len(graded) - 1))
         y = 3 + (SPARK_H - 6) * LEVEL.get(g or "", 3) / 3
         points.append(f"{x:.1f},{y:.1f}")
     return " ".join(points)

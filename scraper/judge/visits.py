@@ -64,9 +64,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def expected_window(
-    history: Iterable[Visit], as_of: date, *, carry: bool = True
-) -> Window | None:
+def expected_window(history: Iterable[Visit], as_of: date, *, carry: bool = True) -> Window | None:
     """The next visit's window from the visits on or before `as_of`; None without a graded
     inspection to count from (the framework's cycle starts at one). With `carry`, a window
     already past is moved to start at `as_of` (what a reader wants to see); without, the rule's

@@ -222,3 +222,28 @@ def test_serve_command_serves_the_app(seeded: Seeded) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_daemon_serves_the_view_with_its_last_poll_and_next_poll(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """`run` serves the web view beside /healthz: /sources shows the last poll's requests and
+    items and the scheduler's next poll, which the database does not keep."""
+    from tests.daemonkit import NewsFeed, feed, running, wait_for
+    from tests.daemonkit import write_config as daemon_config
+    from tests.httpserver import LocalServer
+
+    with LocalServer() as server:
+        server.route("/news", NewsFeed(count=3))
+        config = daemon_config(tmp_path / "c.toml", sqlite_url, feed("news", server.url("/news")))
+        with running(config) as daemon:
+            assert daemon.health is not None
+            base = "http://" + daemon.health.address
+            wait_for(lambda: daemon.store.load_state("news").last_success_at, what="a poll")
+            (row,) = get(base + "/api/sources").json()["items"]
+            page = get(base + "/sources").text
+            assert get(base + "/healthz").json()["status"] == "ok"
+            assert get(base + "/").status == 200
+    assert row["name"] == "news" and row["requests"] == 1 and row["items"] == 3
+    assert row["next_poll"] and row["last_success"]
+    assert "built-in method" not in page and "<td>3</td>" in page

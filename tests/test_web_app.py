@@ -247,3 +247,35 @@ def test_the_daemon_serves_the_view_with_its_last_poll_and_next_poll(
     assert row["name"] == "news" and row["requests"] == 1 and row["items"] == 3
     assert row["next_poll"] and row["last_success"]
     assert "built-in method" not in page and "<td>3</td>" in page
+
+
+def test_the_overview_changes_as_soon_as_a_report_is_stored(seeded: Seeded, tmp_path: Path) -> None:
+    """The cached overview is rebuilt when a new report is stored, not served stale."""
+    import shutil
+    from datetime import UTC, date, datetime
+
+    from scraper.models import Report, SourceResult
+    from scraper.store import PollRecord, Store
+
+    shutil.copy(seeded.db_url.removeprefix("sqlite:///"), tmp_path / "copy.db")
+    config = tmp_path / "copy.toml"
+    text = seeded.config.read_text(encoding="utf-8")
+    config.write_text(text.replace(seeded.db_url, f"sqlite:///{tmp_path}/copy.db"))
+    with serving(config) as url:
+        assert "Third monitoring visit letter" not in get(url + "/").text
+        report = Report(
+            urn="80577",
+            council_name="West Berkshire Council",
+            label="Third monitoring visit letter",
+            url="https://files.example.org/v1/file/59999999",
+            file_id="59999999",
+            report_type="monitoring_visit",
+            published=date(2026, 11, 30),
+        )
+        store = Store.open(f"sqlite:///{tmp_path}/copy.db")
+        rec = PollRecord(SourceResult("ofsted"), (), [(report, WEST_BERKS)], (), baseline=True)
+        now = datetime.now(UTC)
+        store.record_poll(rec, old=store.load_state("ofsted"), now=now, routes=lambda _d: [])
+        store.close()
+        page = get(url + "/").text
+    assert "Third monitoring visit letter" in page

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "run",
-        help="the daemon: scheduled polls, alert dispatch, /healthz and /metrics",
+        help="the daemon: scheduled polls, alert dispatch, the web view with /healthz and /metrics",
         description="Example: ofsted-watch --log-format json run",
     )
 

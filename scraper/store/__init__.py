@@ -240,6 +240,21 @@ class Store:
         with reading(self.engine) as conn:
             return views.council_reports(conn, urns), views.council_news(conn, gss_code)
 
+    def council_summaries(
+        self, urns: Sequence[str], gss_codes: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """For the overview: the councils' reports (without long text) and latest news each."""
+        with reading(self.engine) as conn:
+            return views.report_summaries(conn, urns), views.latest_news(conn, gss_codes)
+
+    def data_version(self) -> tuple[Any, ...]:
+        with reading(self.engine) as conn:
+            return views.data_version(conn)
+
+    def reports_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        with reading(self.engine) as conn:
+            return views.reports_by_id(conn, ids)
+
     def report_anchors(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         with reading(self.engine) as conn:
             return views.report_anchors(conn, keys)

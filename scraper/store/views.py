@@ -111,7 +111,10 @@ def council_reports(conn: Connection, urns: Sequence[str]) -> list[dict[str, Any
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
-def council_news(conn: Connection, gss_code: str, limit: int = 500) -> list[dict[str, Any]]:
+NEWS_LIMIT = 500  # news items tied to a council's reports on its page
+
+
+def council_news(conn: Connection, gss_code: str, limit: int = NEWS_LIMIT) -> list[dict[str, Any]]:
     """A council's news detections, newest first."""
     d = detections.c
     sub = select(detection_councils.c.detection_id).where(detection_councils.c.gss_code == gss_code)
@@ -131,3 +134,59 @@ def report_anchors(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int
     r = reports.c
     stmt = select(r.report_key, r.id, r.gss_code).where(r.report_key.in_(list(keys)))
     return {key: (rid, gss) for key, rid, gss in conn.execute(stmt).all()}
+
+
+# The overview needs each report's type, dates, judgement and link, nothing longer.
+SUMMARY = ("id", "urn", "report_type", "label", "url", "published", "visit_dates", "judgement")
+SUMMARY_COLUMNS = [reports.c[name] for name in SUMMARY]
+
+
+def report_summaries(conn: Connection, urns: Sequence[str]) -> list[dict[str, Any]]:
+    """Every report of these councils in SUMMARY's columns, oldest first: one query for the
+    whole overview instead of one per council."""
+    r = reports.c
+    stmt = (
+        select(*SUMMARY_COLUMNS)
+        .where(r.urn.in_(list(urns)))
+        .order_by(func.coalesce(r.published, ""), r.id)
+    )
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def reports_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    stmt = select(reports).where(reports.c.id.in_(list(ids)))
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def latest_news(conn: Connection, gss_codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each council's newest news detection. Walks detections newest first (the first_seen
+    index) and stops once every council has one, so it reads few rows when news is recent."""
+    d, dc = detections.c, detection_councils.c
+    stmt = (
+        select(dc.gss_code, detections)
+        .join(detection_councils, dc.detection_id == d.id)
+        .where(and_(d.kind == "news_article", dc.gss_code.in_(list(gss_codes))))
+        .order_by(d.first_seen.desc(), d.id)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    result = conn.execution_options(yield_per=50).execute(stmt).mappings()
+    for row in result:
+        gss = row["gss_code"]
+        if gss not in found:
+            found[gss] = _detection({k: v for k, v in row.items() if k != "gss_code"})
+            if len(found) == len(set(gss_codes)):
+                break
+    result.close()
+    return found
+
+
+def data_version(conn: Connection) -> tuple[Any, ...]:
+    """Changes whenever a report or detection is stored (both tables are insert-only), so
+    a reader can keep what it built from them until then. Three index lookups and a count."""
+    return (
+        conn.execute(select(func.max(reports.c.id))).scalar(),
+        conn.execute(select(func.count()).select_from(detections)).scalar(),
+        conn.execute(select(func.max(detections.c.first_seen))).scalar(),
+    )

@@ -16,7 +16,7 @@ from scraper.judge.councils import load_register
 from scraper.judge.visits import Window
 from scraper.store.records import payload, report_payload
 from scraper.web.app import Context, json_response
-from scraper.web.data import CouncilView, council_view, grade
+from scraper.web.data import CouncilView, grade
 from scraper.web.pages import source_rows, today
 from scraper.web.query import fetch_detections, fetch_reports, parse_filters
 
@@ -46,16 +46,17 @@ def window_json(w: Window | None) -> dict[str, Any] | None:
     }
 
 
-def council_json(v: CouncilView) -> dict[str, Any]:
+def council_json(v: CouncilView, full: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A council's overview; `full` holds the complete rows of the latest reports by id."""
     g = v.latest_graded
-    latest = v.latest_report
+    latest = full.get(v.latest_report.row["id"]) if v.latest_report else None
     return {
         **v.council.ref(),
         "latest_judgement": grade(g.row) if g else None,
         "latest_judgement_published": g.row["published"] if g else None,
         "months_since_inadequate": v.months_since_inadequate,
         "monitoring_visits_since": v.monitoring_since,
-        "latest_report": report_json(latest.row) if latest else None,
+        "latest_report": report_json(latest) if latest else None,
         "latest_news": detection_json(v.latest_news) if v.latest_news else None,
         "expected_visit": window_json(v.window),
     }
@@ -66,8 +67,10 @@ def councils(ctx: Context, request: Request) -> Response:
     watched = ctx.settings().watched
     if f.councils is not None:
         watched = tuple(c for c in watched if c in f.councils)
-    day = today(ctx)
-    items = [council_json(council_view(ctx.store, c, day)) for c in watched]
+    views = ctx.views.summaries(ctx.store, watched, today(ctx))
+    latest = [v.latest_report.row["id"] for v in views if v.latest_report]
+    full = {row["id"]: row for row in ctx.store.reports_by_id(latest)}  # with their long text
+    items = [council_json(v, full) for v in views]
     return json_response({"items": items, "next_cursor": None})
 
 

@@ -63,8 +63,12 @@ class Context:
     metrics: Callable[[], bytes] | None = None
     live: Callable[[], dict[str, LivePoll]] = field(default=lambda: {})
     env: Environment = field(init=False)
+    views: Any = field(init=False)  # data.ViewCache: council views, kept until data changes
 
     def __post_init__(self) -> None:
+        from scraper.web.data import ViewCache
+
+        self.views = ViewCache()
         self.env = Environment(
             loader=PackageLoader("scraper.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),

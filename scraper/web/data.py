@@ -7,8 +7,12 @@ papers sometimes break the news before the site lists the file) to some weeks af
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 
 from scraper.judge.visits import Visit, Window, expected_window
@@ -30,21 +34,21 @@ class Coverage:
 
 @dataclass(slots=True)
 class ReportView:
-    """A stored report row and the news that covered it."""
+    """A stored report row, its publication day (parsed once) and the news that covered it."""
 
     row: dict[str, Any]
     coverage: list[Coverage] = field(default_factory=list)
+    day: date | None = field(init=False)
 
-    @property
-    def day(self) -> date | None:
-        return report_day(self.row)
+    def __post_init__(self) -> None:
+        self.day = report_day(self.row)
 
     @property
     def first_lag(self) -> int | None:
         return min((c.lag_days for c in self.coverage), default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CouncilView:
     """Everything shown about one watched council."""
 
@@ -54,7 +58,7 @@ class CouncilView:
     window: Window | None
     today: date
 
-    @property
+    @cached_property
     def graded(self) -> list[ReportView]:
         return [r for r in self.reports if r.row["report_type"] == "inspection" and grade(r.row)]
 
@@ -101,6 +105,7 @@ def grade(row: dict[str, Any]) -> str | None:
     return judgement if judgement in GRADES else None
 
 
+@lru_cache(maxsize=16384)  # the same few thousand dates are parsed on every overview
 def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
@@ -149,20 +154,26 @@ def visits(rows: list[dict[str, Any]]) -> list[Visit]:
 
 
 def link_coverage(reports: list[ReportView], news: list[dict[str, Any]]) -> None:
-    """Attach each news article to the nearest report it can be covering, if any."""
+    """Attach each news article to the nearest report it can be covering, if any.
+
+    Reports are sorted by day once and each article looks only at the few in its date range
+    (bisect), so a council page with hundreds of each stays fast.
+    """
+    dated = sorted((r for r in reports if r.day is not None), key=lambda r: r.day or date.min)
+    days = [r.day or date.min for r in dated]
     for det in news:
         day = news_day(det)
         if day is None:
             continue
+        lo = bisect_left(days, day - COVERAGE_AFTER)
+        hi = bisect_right(days, day + COVERAGE_BEFORE)
         best: tuple[int, ReportView] | None = None
-        for rv in reports:
-            pub = rv.day
-            if pub is None or not _compatible(det.get("report_type"), rv.row["report_type"]):
+        for rv in dated[lo:hi]:
+            if not _compatible(det.get("report_type"), rv.row["report_type"]):
                 continue
-            if pub - COVERAGE_BEFORE <= day <= pub + COVERAGE_AFTER:
-                lag = (day - pub).days
-                if best is None or abs(lag) < abs(best[0]):
-                    best = (lag, rv)
+            lag = (day - (rv.day or day)).days
+            if best is None or abs(lag) < abs(best[0]):
+                best = (lag, rv)
         if best is not None:
             best[1].coverage.append(Coverage(det, best[0]))
 
@@ -172,10 +183,67 @@ def _compatible(news_type: str | None, report_type: str) -> bool:
 
 
 def council_view(store: Store, council: Council, today: date) -> CouncilView:
-    """One council's reports, news, coverage links and expected next visit."""
+    """One council's reports, news, coverage links and expected next visit (its own page)."""
     urns = [council.ofsted_urn] if council.ofsted_urn else []
     rows, news = store.council_history(urns, council.gss_code)
     reports = [ReportView(row) for row in rows]
     link_coverage(reports, news)
     window = expected_window(visits(rows), today)
     return CouncilView(council, reports, news, window, today)
+
+
+class ViewCache:
+    """Council views, rebuilt only when the stored data (or the day, or the watchlist)
+    changes: reports and detections are insert-only, so a version read from three index
+    lookups says when. Every view of `/`, a council page or a calendar would otherwise re-read
+    and re-link every report and news item of the councils it shows."""
+
+    SIZE = 8  # the overview and the few council pages in use; each holds its rows in memory
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[CouncilView]]] = {}
+
+    def summaries(
+        self, store: Store, councils: Sequence[Council], today: date
+    ) -> list[CouncilView]:
+        """The overview rows of these councils (see council_summaries)."""
+        key = ("summary", today, tuple(c.gss_code for c in councils))
+        return self._get(store, key, lambda: council_summaries(store, councils, today))
+
+    def council(self, store: Store, council: Council, today: date) -> CouncilView:
+        """One council's full view, coverage linked (see council_view)."""
+        key = ("council", today, council.gss_code)
+        return self._get(store, key, lambda: [council_view(store, council, today)])[0]
+
+    def _get(
+        self, store: Store, key: tuple[Any, ...], build: Callable[[], list[CouncilView]]
+    ) -> list[CouncilView]:
+        version = store.data_version()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+        views = build()
+        with self._lock:
+            if len(self._entries) >= self.SIZE:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (version, views)
+        return views
+
+
+def council_summaries(store: Store, councils: Sequence[Council], today: date) -> list[CouncilView]:
+    """Every council's overview row from two queries (their reports without long text, and
+    each one's newest news item); no coverage links. For `/`, the calendars and the API."""
+    urns = [c.ofsted_urn for c in councils if c.ofsted_urn]
+    rows, news = store.council_summaries(urns, [c.gss_code for c in councils])
+    by_urn: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_urn.setdefault(row["urn"], []).append(row)
+    out = []
+    for c in councils:
+        mine = by_urn.get(c.ofsted_urn or "", [])
+        latest = [news[c.gss_code]] if c.gss_code in news else []
+        window = expected_window(visits(mine), today)
+        out.append(CouncilView(c, [ReportView(r) for r in mine], latest, window, today))
+    return out

@@ -11,7 +11,7 @@ from datetime import timedelta
 from werkzeug.wrappers import Request, Response
 
 from scraper.web.app import Context
-from scraper.web.data import CouncilView, council_view
+from scraper.web.data import CouncilView
 from scraper.web.pages import today, watched_council
 
 
@@ -47,13 +47,13 @@ def _respond(body: bytes) -> Response:
 
 def all_calendar(ctx: Context, request: Request) -> Response:
     day = today(ctx)
-    views = [council_view(ctx.store, c, day) for c in ctx.settings().watched]
+    views = ctx.views.summaries(ctx.store, ctx.settings().watched, day)
     name = "ofsted-watch: expected visits"
     return _respond(build_calendar(views, name=name, stamp_now=ctx.now()))
 
 
 def council_calendar(ctx: Context, request: Request, gss: str) -> Response:
     council = watched_council(ctx, gss)
-    view = council_view(ctx.store, council, today(ctx))
+    view = ctx.views.summaries(ctx.store, [council], today(ctx))[0]
     name = f"ofsted-watch: {council.short_name} expected visits"
     return _respond(build_calendar([view], name=name, stamp_now=ctx.now()))

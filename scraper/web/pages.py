@@ -12,7 +12,6 @@ from werkzeug.wrappers import Request, Response
 from scraper.clock import LONDON
 from scraper.models import KINDS, REPORT_TYPES, Council
 from scraper.web.app import Context, LivePoll
-from scraper.web.data import council_view
 from scraper.web.query import fetch_detections, parse_filters
 from scraper.web.timeline import SPARK_H, SPARK_W, sparkline, timeline
 
@@ -33,16 +32,15 @@ def watched_council(ctx: Context, gss: str) -> Council:
 
 def index(ctx: Context, request: Request) -> Response:
     day = today(ctx)
-    views = [council_view(ctx.store, c, day) for c in ctx.settings().watched]
+    views = ctx.views.summaries(ctx.store, ctx.settings().watched, day)
     rows = [(v, sparkline(v)) for v in views]
     return ctx.render("index.html", rows=rows, spark_w=SPARK_W, spark_h=SPARK_H, nav="index")
 
 
 def council(ctx: Context, request: Request, gss: str) -> Response:
-    view = council_view(ctx.store, watched_council(ctx, gss), today(ctx))
-    unlinked = [
-        n for n in view.news if all(n is not c.news for r in view.reports for c in r.coverage)
-    ]
+    view = ctx.views.council(ctx.store, watched_council(ctx, gss), today(ctx))
+    linked = {id(c.news) for r in view.reports for c in r.coverage}
+    unlinked = [n for n in view.news if id(n) not in linked]
     return ctx.render(
         "council.html",
         view=view,

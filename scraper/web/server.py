@@ -18,7 +18,7 @@ from scraper.errors import ScraperError
 from scraper.web.app import Context, WebApp
 
 log = logging.getLogger(__name__)
-THREADS = 4  # concurrent requests; pages are cheap and the machine small
+THREADS = 2  # concurrent requests: a read-only view for a few people; each thread costs memory
 
 
 class WebServer:

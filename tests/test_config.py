@@ -8,7 +8,8 @@ import pytest
 
 from scraper.cli.commands import main
 from scraper.errors import ConfigError
-from scraper.settings.config import load_settings, parse_duration
+from scraper.settings.load import load_settings
+from scraper.settings.schema import parse_duration
 
 GOOD = """
 [storage]

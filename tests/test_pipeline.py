@@ -252,7 +252,7 @@ def test_dry_run_writes_nothing(
 def test_interleave_hosts_round_robins_sources() -> None:
     """Sources are handed to workers host by host in turn, keeping each host's own order."""
     from scraper.run.pipeline import interleave_hosts
-    from scraper.settings.config import FeedSourceConfig
+    from scraper.settings.schema import FeedSourceConfig
 
     def src(name: str, host: str) -> FeedSourceConfig:
         return FeedSourceConfig(name=name, type="feed", url=f"https://{host}/{name}")

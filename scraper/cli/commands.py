@@ -16,9 +16,11 @@ from typing import Any
 
 from scraper.cli import logs
 from scraper.cli.args import build_parser
+from scraper.cli.render import describe
 from scraper.errors import ConfigError, ScraperError
 from scraper.judge.councils import load_register
-from scraper.settings.config import Settings, config_path, describe, load_settings
+from scraper.settings.config import Settings
+from scraper.settings.load import config_path, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         if name not in known:
             raise ConfigError(settings.path, f"--source[{i}]", f"no enabled source named {name!r}")
     store = _store(settings)
-    with Fetcher(settings.http_policy()) as fetcher:
+    with Fetcher(settings.http) as fetcher:
         summary = Pipeline(settings, store, fetcher).run_once(args.source, dry_run=args.dry_run)
     sent = None
     if not (args.dry_run or args.no_alerts):
@@ -92,10 +94,10 @@ def cmd_test_source(args: argparse.Namespace) -> int:
     from scraper.run.pipeline import preview_source
 
     settings = _settings(args)
-    cfg = next((s for s in settings.raw.sources if s.name == args.name), None)
+    cfg = settings.source(args.name, enabled_only=False)
     if cfg is None:
         raise ConfigError(settings.path, "sources", f"no source named {args.name!r}")
-    with Fetcher(settings.http_policy()) as fetcher:
+    with Fetcher(settings.http) as fetcher:
         rows = preview_source(settings, fetcher, cfg)
     for row in rows:
         if args.json:
@@ -127,7 +129,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     store = _store(settings)
     failed = False
     show = sys.stderr.isatty()
-    with Fetcher(settings.http_policy()) as fetcher:
+    with Fetcher(settings.http) as fetcher:
         for n, council in enumerate(councils, 1):
             one = replace(settings, watched=(council,))
             summary = Pipeline(one, store, fetcher).run_once(

@@ -18,7 +18,7 @@ from scraper.alerts.routing import router
 from scraper.clock import utcnow
 from scraper.errors import ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import SourceConfig, build_source, source_policy
+from scraper.ingest.sources import build_source, source_policy
 from scraper.judge.classify import classify
 from scraper.judge.detect import (
     StoryRef,
@@ -33,7 +33,8 @@ from scraper.judge.detect import (
 )
 from scraper.judge.match import Matcher
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
-from scraper.settings.config import OfstedSourceConfig, Settings
+from scraper.settings.config import Settings
+from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,13 @@ import argparse
 import sys
 
 from scraper.cli.common import print_json, settings_from, store_from
+from scraper.models import Council
 from scraper.run.queries import (
     detection_rows,
     filter_councils,
     report_rows,
     search_councils,
+    successors,
     suggest_councils,
 )
 
@@ -71,11 +73,22 @@ def cmd_councils(args: argparse.Namespace) -> int:
                     "aliases": list(c.aliases),
                     "delivery_bodies": list(c.delivery_bodies),
                     "current": c.current,
+                    "valid_to": c.valid_to.isoformat() if c.valid_to else None,
+                    "successors": [s.short_name for s in successors(c)],
                 }
             )
         else:
             print(
                 f"{c.short_name:32} {c.gss_code:10} DfE {c.dfe_la_code:4} "
-                f"URN {c.ofsted_urn or '-':8} {c.name}"
+                f"URN {c.ofsted_urn or '-':8} {c.name}{_abolished(c)}"
             )
     return 0
+
+
+def _abolished(council: Council) -> str:
+    """' (ABOLISHED 2019-03-31; now: X)' for a predecessor, so nobody puts it on a watchlist."""
+    if council.current:
+        return ""
+    heirs = ", ".join(s.short_name for s in successors(council))
+    ended = council.valid_to.isoformat() if council.valid_to else "?"
+    return f"  (ABOLISHED {ended}" + (f"; now: {heirs})" if heirs else ")")

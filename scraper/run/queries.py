@@ -21,6 +21,11 @@ def search_councils(query: str) -> list[Council]:
     return register.search(query, limit=200) if query else list(register.all())
 
 
+def successors(council: Council) -> list[Council]:
+    """The current councils that took over an abolished one (none for a current council)."""
+    return list(load_register().successors(council))
+
+
 def suggest_councils(query: str) -> list[str]:
     """Names that look like the query, for a "did you mean" hint."""
     return load_register().suggest(query)

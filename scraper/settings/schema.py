@@ -9,9 +9,20 @@ from __future__ import annotations
 import re
 from datetime import time as dtime
 from datetime import timedelta
-from typing import Annotated, Literal
+from email.utils import parseaddr
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from scraper.models import HttpPolicy
 
@@ -64,8 +75,42 @@ def _span(value: object) -> object:
     return value
 
 
+def _http_url(value: str) -> str:
+    """Only absolute http(s) URLs: a bare host or a file: URL would fail at the first poll."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL (like https://example.org/)")
+    return value.strip()
+
+
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _email(value: str) -> str:
+    """An address, alone or as `Name <address>`; anything else the SMTP server would refuse."""
+    _name, address = parseaddr(value)
+    if not _ADDRESS.match(address) or (address != value.strip() and "<" not in value):
+        raise ValueError(f"{value!r} is not an email address like team@example.org")
+    return value
+
+
+def _css(value: str) -> str:
+    """A selector soupsieve compiles, so a typo fails check-config rather than every poll."""
+    import soupsieve  # only configs with html sources pay for it
+
+    try:
+        soupsieve.compile(value)
+    except soupsieve.SelectorSyntaxError as exc:
+        first = str(exc).splitlines()[0]
+        raise ValueError(f"{value!r} is not a valid CSS selector: {first}") from None
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Span = Annotated[timedelta, BeforeValidator(_span)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Email = Annotated[str, AfterValidator(_email)]
+Css = Annotated[str, AfterValidator(_css)]
 
 
 class _Strict(BaseModel):
@@ -100,6 +145,7 @@ class DaemonConfig(_Strict):
     alert_every: Duration = timedelta(seconds=30)  # how often the dispatcher looks at the queue
     alert_lease: Duration = timedelta(minutes=5)  # a claimed alert not settled by then is resent
     lock_id: int = 7_351_620  # PostgreSQL advisory lock key for leader election
+    notify: list[str] = Field(default_factory=list)  # channels told when sources fail/recover
 
     @field_validator("listen")
     @classmethod
@@ -112,6 +158,9 @@ class DaemonConfig(_Strict):
 class WatchlistConfig(_Strict):
     councils: list[str] = Field(min_length=1)
     report_types: list[ReportType] = Field(default_factory=lambda: list(DEFAULT_REPORT_TYPES))
+    # What a newly watched council's history or a new source's first poll published this
+    # recently still alerts; anything older is recorded silently.
+    lookback: Span = timedelta(0)
 
 
 class _SourceBase(_Strict):
@@ -122,6 +171,9 @@ class _SourceBase(_Strict):
     min_interval: float | None = Field(None, ge=0, le=3600)
     max_bytes: int | None = Field(None, gt=0)
     enabled: bool = True
+    failures_before_notice: int = Field(3, ge=1, le=1000)  # polls failed in a row
+    failing_after: Duration | None = None  # or no success for this long
+    stale_after: Duration | None = None  # warn once when nothing new for this long
 
     @field_validator("cron")
     @classmethod
@@ -130,10 +182,16 @@ class _SourceBase(_Strict):
             raise ValueError("must have five fields: minute hour day month weekday")
         return v
 
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Self:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("set either every or cron, not both")
+        return self
+
 
 class OfstedSourceConfig(_SourceBase):
     type: Literal["ofsted"]
-    base_url: str = "https://reports.ofsted.gov.uk"
+    base_url: HttpUrl = "https://reports.ofsted.gov.uk"
     monitoring_labels: list[str] = Field(
         default_factory=lambda: ["Monitoring visit", "Children's services monitoring visit"]
     )
@@ -147,17 +205,17 @@ class OfstedSourceConfig(_SourceBase):
 
 class FeedSourceConfig(_SourceBase):
     type: Literal["feed"]
-    url: str
+    url: HttpUrl
 
 
 class HtmlSourceConfig(_SourceBase):
     type: Literal["html"]
-    url: str
-    item: str
-    title: str
-    link: str
-    date: str | None = None
-    summary: str | None = None
+    url: HttpUrl
+    item: Css
+    title: Css
+    link: Css
+    date: Css | None = None
+    summary: Css | None = None
 
 
 SourceConfig = OfstedSourceConfig | FeedSourceConfig | HtmlSourceConfig
@@ -175,7 +233,7 @@ class _ChannelBase(_Strict):
 
 class WebhookChannelConfig(_ChannelBase):
     type: Literal["webhook"]
-    url: str
+    url: HttpUrl
     format: Literal["json", "slack", "teams", "discord"] = "json"
     secret: SecretStr | None = None
     allow_private: bool = False
@@ -196,8 +254,8 @@ class EmailChannelConfig(_ChannelBase):
     security: Literal["none", "starttls", "tls"] = "starttls"
     username: SecretStr | None = None
     password: SecretStr | None = None
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
+    from_: Email = Field(alias="from")
+    to: list[Email] = Field(min_length=1)
     digest: Literal["off", "daily", "weekly"] = "off"
     digest_at: str = "08:00"
     ca_file: str | None = None

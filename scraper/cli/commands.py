@@ -70,7 +70,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
-            print(json.dumps(det.payload(), ensure_ascii=False), file=sys.stdout)
+            print(json.dumps(det.payload().data(), ensure_ascii=False), file=sys.stdout)
     _print_summary(summary, sent, out)
     return 1 if summary.failed else 0
 
@@ -196,12 +196,12 @@ def cmd_reports(args: argparse.Namespace) -> int:
         council = register.by_urn(row["urn"])
         data = report_payload(row, [council.ref()] if council else [])
         if args.json:
-            print(json.dumps(data, ensure_ascii=False))
+            print(json.dumps(data.data(), ensure_ascii=False))
         else:
             name = council.short_name if council else row["council_name"]
             print(
-                f"{data['published'] or '?':10}  {name[:24]:24} {data['report_type']:16} "
-                f"{data['label'][:50]}  {data['url']}"
+                f"{data.published or '?'!s:10}  {name[:24]:24} {data.report_type or '-':16} "
+                f"{data.label[:50]}  {data.url}"
             )
     return 0
 
@@ -217,12 +217,12 @@ def cmd_detections(args: argparse.Namespace) -> int:
     ):
         data = payload(row)
         if args.json:
-            print(json.dumps(data, ensure_ascii=False))
+            print(json.dumps(data.data(), ensure_ascii=False))
         else:
-            names = ", ".join(c["name"] for c in data["councils"])
+            names = ", ".join(c.name for c in data.councils)
             print(
-                f"{data['published'] or '?':10}  {data['kind']:13} {data['report_type'] or '-':16} "
-                f"{names[:30]:30} {data['title'][:70]}"
+                f"{data.published or '?'!s:10}  {data.kind:13} {data.report_type or '-':16} "
+                f"{names[:30]:30} {data.title[:70]}"
             )
     return 0
 
@@ -312,11 +312,11 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     channel = {c.name: c for c in settings.channels}.get(args.name)
     if channel is None:
         raise ConfigError(settings.path, "alerts", f"no enabled channel named {args.name!r}")
-    from scraper.alerts.dispatch import test_payload
+    from scraper.alerts.channels.formats import sample_detection
+    from scraper.models import CouncilRef
 
-    delivery = Dispatcher(settings, store).send_direct(
-        channel, f"msg_test_{args.name}", test_payload(utcnow())
-    )
+    data = sample_detection(utcnow(), CouncilRef.of(settings.watched[0]))
+    delivery = Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data)
     print(f"{args.name}: {delivery.outcome}" + (f" ({delivery.detail})" if delivery.detail else ""))
     return 0 if delivery.outcome == "delivered" else 1
 
@@ -340,6 +340,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The webhook body's JSON Schema; needs no configuration, so receivers can fetch it."""
+    from scraper.models import payload_schema
+
+    print(json.dumps(payload_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {
     "fetch": cmd_fetch,
     "test-source": cmd_test_source,
@@ -351,4 +359,5 @@ COMMANDS = {
     "alerts": cmd_alerts,
     "check-config": cmd_check_config,
     "db": cmd_db,
+    "schema": cmd_schema,
 }

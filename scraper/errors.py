@@ -47,6 +47,10 @@ class FetchError(ScraperError):
         super().__init__(f"{url}: {reason}")
 
 
+class HostUnreachableError(FetchError):
+    """The host could not be reached at all: its name did not resolve, or nothing answered."""
+
+
 class TooLargeError(FetchError):
     """The response body exceeded max_bytes (decoded)."""
 

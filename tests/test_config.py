@@ -8,6 +8,7 @@ import pytest
 
 from scraper.cli.commands import main
 from scraper.errors import ConfigError
+from scraper.models import HttpPolicy
 from scraper.settings.config import load_settings, parse_duration
 
 GOOD = """
@@ -154,3 +155,12 @@ def test_channel_councils_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         load_settings(
             str(write(tmp_path, GOOD.replace("[[alerts]]", '[[alerts]]\ncouncils = ["Nowhere"]')))
         )
+
+
+def test_http_defaults_have_one_home(tmp_path: Path) -> None:
+    """[http] defaults are the fetch policy's own: deadline 30 s in the settings and the fetcher."""
+    path = tmp_path / "c.toml"
+    path.write_text('[watchlist]\ncouncils = ["Reading"]\n', encoding="utf-8")
+    settings = load_settings(str(path))
+    assert settings.http_policy().deadline == HttpPolicy().deadline == 30.0
+    assert settings.http_policy() == HttpPolicy()

@@ -76,16 +76,19 @@ class StorageConfig(_Strict):
         return v
 
 
+_HTTP = HttpPolicy()  # the one home of the [http] defaults; the table only bounds them
+
+
 class HttpConfig(_Strict):
-    user_agent: str = "ofsted-watch/0.1 (+https://github.com/ofsted-watch/ofsted-watch)"
-    timeout: float = Field(20.0, gt=0, le=300)
-    deadline: float = Field(60.0, gt=0, le=3600)
-    max_bytes: int = Field(20_000_000, gt=0)
-    min_interval: float = Field(1.0, ge=0, le=3600)
-    retries: int = Field(3, ge=0, le=10)
-    respect_robots: bool = True
-    allow_private: bool = False
-    max_workers: int = Field(16, ge=1, le=32)
+    user_agent: str = _HTTP.user_agent
+    timeout: float = Field(_HTTP.timeout, gt=0, le=300)
+    deadline: float = Field(_HTTP.deadline, gt=0, le=3600)
+    max_bytes: int = Field(_HTTP.max_bytes, gt=0)
+    min_interval: float = Field(_HTTP.min_interval, ge=0, le=3600)
+    retries: int = Field(_HTTP.retries, ge=0, le=10)
+    respect_robots: bool = _HTTP.respect_robots
+    allow_private: bool = _HTTP.allow_private
+    max_workers: int = Field(_HTTP.max_workers, ge=1, le=32)
 
 
 class DaemonConfig(_Strict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scraper.httputil import redact_text, redact_url
+
 
 class ScraperError(Exception):
     """Base of every error ofsted-watch raises on purpose."""
@@ -40,11 +42,12 @@ class FetchError(ScraperError):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.url = url
-        self.reason = reason
+        # Shown and stored (logs, summaries, last_error): credentials in the URL never are.
+        self.url = redact_url(url)
+        self.reason = redact_text(reason)
         self.status = status
         self.retry_after = retry_after
-        super().__init__(f"{url}: {reason}")
+        super().__init__(f"{self.url}: {self.reason}")
 
 
 class HostUnreachableError(FetchError):
@@ -68,9 +71,9 @@ class ParseError(ScraperError):
 
     def __init__(self, source: str, url: str, reason: str) -> None:
         self.source = source
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{source}: {url}: {reason}")
+        self.url = redact_url(url)
+        self.reason = redact_text(reason)
+        super().__init__(f"{source}: {self.url}: {self.reason}")
 
 
 class StoreError(ScraperError):

@@ -78,6 +78,26 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<lead>[?&;](?P<name>[A-Za-z0-9_-]{1,40})=)(?P<value>[^&;\s'\"<>)]*)"
+)
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"<>]+@")
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error from a library, a log line) with URL credentials hidden in it.
+
+    Libraries quote the URL they failed on ("Max retries exceeded with url: /feed?token=..."),
+    so an error message is redacted as a whole, not only the URL we pass in.
+    """
+
+    def query(m: re.Match[str]) -> str:
+        return m.group("lead") + REDACTED if _is_secret(m.group("name")) else m.group(0)
+
+    text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    return _SECRET_IN_TEXT.sub(query, text)
+
+
 def _is_secret(name: str) -> bool:
     return name.lower().replace("-", "_") in SECRET_PARAMS
 

@@ -24,7 +24,7 @@ from scraper.errors import (
     RobotsDisallowedError,
     TooLargeError,
 )
-from scraper.httputil import sniff_encoding
+from scraper.httputil import redact_text, redact_url, sniff_encoding
 from scraper.ingest.fetch import Fetcher
 from scraper.models import HttpPolicy, Validators
 from tests.httpserver import LocalServer, Request, Response, fail_then, local_server
@@ -506,3 +506,24 @@ def test_fetcher_connection_refused_named_as_such_not_as_robots(local_server: Lo
     assert isinstance(info.value, HostUnreachableError)
     assert "connection refused" in str(info.value)
     assert "robots" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://u:p@example.org/feed", "https://***@example.org/feed"),
+        ("https://example.org/f?token=abc&page=2", "https://example.org/f?token=***&page=2"),
+        ("https://example.org/f?API-Key=abc", "https://example.org/f?API-Key=***"),
+        ("https://example.org/f?sig=abc#x", "https://example.org/f?sig=***#x"),
+        ("https://example.org/f?page=2", "https://example.org/f?page=2"),
+    ],
+)
+def test_redact_url_hides_userinfo_and_credential_params(url: str, expected: str) -> None:
+    """user:pass@ and token-like query values are replaced by *** and nothing else changes."""
+    assert redact_url(url) == expected
+
+
+def test_redact_text_hides_credentials_quoted_inside_library_errors() -> None:
+    """A library's message quoting the URL is redacted too."""
+    text = "Max retries exceeded with url: /feed?key=abc&x=1 (http://u:p@h/)"
+    assert redact_text(text) == "Max retries exceeded with url: /feed?key=***&x=1 (http://***@h/)"

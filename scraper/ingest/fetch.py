@@ -32,7 +32,7 @@ from scraper.errors import (
     RobotsDisallowedError,
     TooLargeError,
 )
-from scraper.httputil import redact_url, retry_after_seconds, sniff_encoding
+from scraper.httputil import redact_text, redact_url, retry_after_seconds, sniff_encoding
 from scraper.ingest.fetch_state import Counter, ExchangeGuard, FetchStats, Host, Shared
 from scraper.ingest.robots import MAX_ROBOTS_BYTES, Robots, parse_robots
 from scraper.models import Fetched, HttpPolicy, Validators
@@ -176,9 +176,9 @@ class FetchView:
         wait = retry_after if retry_after is not None else self._shared.rand() * cap
         log.warning(
             "retrying url=%s status=%s reason=%r attempt=%d/%d wait=%.2fs",
-            url,
+            redact_url(url),
             status,
-            what,
+            redact_text(what),
             attempt + 1,
             self.policy.retries,
             wait,
@@ -342,7 +342,9 @@ class FetchView:
             # RFC 9309 §2.3.1: 4xx means no rules; 5xx or unreachable means disallow all.
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return Robots()
-            log.warning("robots.txt unreachable origin=%s reason=%s", origin, exc.reason)
+            log.warning(
+                "robots.txt unreachable origin=%s reason=%s", redact_url(origin), exc.reason
+            )
             return Robots(disallow_all=True, reason=exc.reason)
         self._stats.add(*_stats_tuple(view.stats))
         return parse_robots(fetched.body)

@@ -7,6 +7,7 @@ except by handing out Sessions.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.response import HTTPResponse
 
+from scraper.httputil import redact_text
 from scraper.ingest.robots import Robots
 
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309: cache robots.txt for at most about a day
@@ -205,6 +207,21 @@ def _guarded(adapter: HTTPAdapter) -> HTTPAdapter:
         "https": _GuardedHTTPSPool,
     }
     return adapter
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs every request line at DEBUG ("GET /feed?token=... HTTP/1.1"): hide
+    credentials there as everywhere else a source URL is shown."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact_text(record.msg) if isinstance(record.msg, str) else record.msg
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_RedactingFilter())
 
 
 def new_session(allow_private: bool, loopback_ok: bool) -> requests.Session:

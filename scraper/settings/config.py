@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from scraper.errors import ConfigError
+from scraper.httputil import redact_url
 from scraper.judge.councils import Register, load_register
 from scraper.models import REPORT_TYPES, Council, HttpPolicy
 
@@ -397,7 +398,7 @@ def describe(settings: Settings) -> list[str]:
     lines.append(f"report types: {', '.join(settings.report_types)}")
     lines.append("sources:")
     for s in settings.sources:
-        where = s.base_url if isinstance(s, OfstedSourceConfig) else s.url
+        where = redact_url(s.base_url if isinstance(s, OfstedSourceConfig) else s.url)
         when = f"cron {s.cron}" if s.cron else f"every {s.every or '1h'}"
         lines.append(f"  {s.name} [{s.type}] {where} ({when})")
     lines.append("alerts:")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
+from scraper.httputil import redact_url
 from scraper.models import Detection, Item, Report, SourceResult, Validators
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
@@ -79,8 +80,9 @@ def _ensure_state(conn: Connection, name: str) -> None:
 def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
     """Validators and cursor change only with a successful poll, so a failed one loses nothing."""
     _ensure_state(conn, result.source)
-    merged = {u: _validators_json(v) for u, v in old.validators.items()}
-    merged.update({u: _validators_json(v) for u, v in result.validators.items()})
+    # Keyed by URL without credentials: a token in a feed URL is never stored.
+    merged = {redact_url(u): _validators_json(v) for u, v in old.validators.items()}
+    merged.update({redact_url(u): _validators_json(v) for u, v in result.validators.items()})
     values: dict[str, Any] = {
         "validators": {u: v for u, v in merged.items() if v},
         "last_poll_at": now,

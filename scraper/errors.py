@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from scraper.httputil import redact_text, redact_url
 
 
@@ -52,6 +54,27 @@ class FetchError(ScraperError):
 
 class HostUnreachableError(FetchError):
     """The host could not be reached at all: its name did not resolve, or nothing answered."""
+
+
+class HostDeferredError(FetchError):
+    """The host asked us (Retry-After) to stay away until `until`; `asked` is False when this
+    request was not sent at all because an earlier answer, in this run or a past one, said so."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        host: str,
+        until: datetime,
+        asked: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(url, reason, status=status, retry_after=retry_after)
+        self.host = host
+        self.until = until
+        self.asked = asked
 
 
 class TooLargeError(FetchError):

@@ -3,12 +3,18 @@ stored and what is kept between runs (unreachable hosts, Retry-After, credential
 
 from __future__ import annotations
 
+import json
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from scraper.cli.commands import main
+from scraper.store import Store
+from scraper.store.schema import source_state
+from tests.daemonkit import NewsFeed, news_rss
 from tests.httpserver import LocalServer, Request, Response, local_server
 
 __all__ = ["local_server"]  # the fixture, imported for pytest
@@ -111,3 +117,49 @@ def test_credentials_in_source_urls_are_never_shown_or_stored(
     for secret in (FEED_TOKEN, FEED_PASSWORD):
         assert secret not in out.out + out.err  # ...and no secret in output, logs
         assert secret.encode() not in db_bytes  # or any row (state, items, errors)
+
+
+class Throttled:
+    """A feed answering 429 with Retry-After: 3600 while `throttled`, else `stories`."""
+
+    def __init__(self) -> None:
+        self.throttled = False
+        self.stories = 1
+
+    def __call__(self, _request: Request) -> Response:
+        if self.throttled:
+            return Response(status=429, headers={"Retry-After": "3600"})
+        return Response(body=news_rss(range(self.stories)), headers={"Content-Type": "text/xml"})
+
+
+def test_retry_after_is_remembered_by_the_next_fetch(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], local_server: LocalServer
+) -> None:
+    """After a 429 with Retry-After: 3600 the next run asks nothing of that host, says so, and
+    once the hour is over the next poll alerts what was published meanwhile."""
+    route = Throttled()
+    local_server.route("/feed", route)
+    local_server.route("/other", NewsFeed(1, first=100))
+    sources = feed_source("news", local_server.url("/feed"))
+    sources += feed_source("same-host", local_server.url("/other"))
+    config = str(fetch_config(tmp_path / "c.toml", sqlite_url, sources))
+    assert main(["--config", config, "fetch"]) == 0  # the baseline
+    route.throttled, route.stories = True, 2
+    assert main(["--config", config, "fetch"]) == 1
+    asked = len(local_server.log)
+    capsys.readouterr()
+    assert main(["--config", config, "fetch"]) == 0  # deferred is not a failure
+    out = capsys.readouterr().out
+    assert len(local_server.log) == asked  # neither source on that host was asked
+    assert "deferred" in out and "Retry-After" in out and "until" in out
+    store = Store.open(sqlite_url)
+    state = store.load_state("news")
+    assert state.consecutive_failures == 1 and state.not_before is not None
+    with store.engine.begin() as conn:  # the hour is over
+        conn.execute(update(source_state).values(not_before=datetime.now(UTC) - timedelta(1)))
+    route.throttled = False
+    assert main(["--config", config, "--quiet", "fetch", "--json"]) == 0
+    new = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [d["url"] for d in new] == ["https://news1.example.org/2026/11/story-1"]
+    assert store.load_state("news").not_before is None
+    store.close()

@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -25,9 +25,11 @@ import requests
 import urllib3
 from requests_hardened.ip_filter import InvalidIPAddress
 
+from scraper.clock import iso_utc, utcnow
 from scraper.errors import (
     BlockedAddressError,
     FetchError,
+    HostDeferredError,
     HostUnreachableError,
     RobotsDisallowedError,
     TooLargeError,
@@ -154,11 +156,14 @@ class FetchView:
                 key,
                 status,
                 retry_after,
-                until,
+                iso_utc(until),
             )
-            raise FetchError(
+            raise HostDeferredError(
                 url,
-                f"{what}: Retry-After {retry_after:.0f}s, host deferred until {until}",
+                f"{what}: Retry-After {retry_after:.0f}s, host deferred until {iso_utc(until)}",
+                host=key,
+                until=until,
+                asked=True,
                 status=status,
                 retry_after=retry_after,
             )
@@ -185,21 +190,29 @@ class FetchView:
         )
         self._shared.sleep(wait)
 
-    def _defer(self, key: str, retry_after: float) -> str:
+    def _defer(self, key: str, retry_after: float) -> datetime:
+        """Keep away from `key` for Retry-After seconds (at most NOT_BEFORE_CAP); never
+        shortens a deferral already in force."""
         delay = min(retry_after, NOT_BEFORE_CAP)
         host = self._shared.host(key)
-        until = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = (utcnow() + timedelta(seconds=delay)).replace(microsecond=0)
         with host.lock:
             if self._shared.monotonic() + delay > host.not_before:
                 host.not_before = self._shared.monotonic() + delay
                 host.not_before_utc = until
-        return until
+            return host.not_before_utc or until
 
     def _check_not_before(self, url: str, host: Host) -> None:
         wait = host.not_before - self._shared.monotonic()
         if wait > 0:
-            raise FetchError(
-                url, f"host deferred by Retry-After until {host.not_before_utc}", retry_after=wait
+            until = host.not_before_utc or utcnow() + timedelta(seconds=wait)
+            raise HostDeferredError(
+                url,
+                f"host deferred by Retry-After until {iso_utc(until)}; not asked",
+                host=_host_key(url),
+                until=until,
+                asked=False,
+                retry_after=wait,
             )
 
     def _attempt(self, url: str, key: str, headers: dict[str, str], cap: int) -> _Reply:
@@ -393,6 +406,13 @@ class Fetcher:
     def stats(self) -> FetchStats:
         """Totals over every view of this fetcher."""
         return self._shared.stats.snapshot()
+
+    def defer_host(self, url_or_key: str, seconds: float) -> None:
+        """Honour a deferral remembered from an earlier run: no request to that host for
+        `seconds` (at most NOT_BEFORE_CAP, as for a Retry-After answered in this run)."""
+        if seconds > 0:
+            key = _host_key(url_or_key) if "://" in url_or_key else url_or_key.lower()
+            self._default._defer(key, seconds)
 
     def begin_cycle(self) -> None:
         """Forget robots.txt failures so a host blocked last cycle is tried again."""

@@ -12,6 +12,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 
 import requests
@@ -59,7 +60,7 @@ class Host:
     lock: threading.Lock
     last_start: float | None = None
     not_before: float = 0.0  # monotonic
-    not_before_utc: str = ""  # the same moment, for messages
+    not_before_utc: datetime | None = None  # the same moment, for messages and the store
 
 
 class Shared:

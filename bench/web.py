@@ -149,7 +149,7 @@ def time_pages(base: str, paths: list[str], runs: int) -> dict[str, tuple[float,
 
 
 def bench_pages(config: Path, gss: str, runs: int) -> dict[str, tuple[float, float]]:
-    from scraper.settings.config import load_settings
+    from scraper.settings.load import load_settings
     from scraper.web.app import Context
     from scraper.web.server import WebServer
 

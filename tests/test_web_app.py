@@ -136,14 +136,13 @@ def test_api_answers_validate_against_the_openapi_document(base: str) -> None:
 def test_api_objects_are_exactly_what_the_cli_prints(
     seeded: Seeded, base: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """/api/detections objects are `detections --all --json` lines (plus evidence while the
-    CLI lacks it) and /api/reports objects are `reports --json` lines, in the same order."""
+    """/api/detections objects are exactly the `detections --all --json` lines, in the same
+    order, and /api/reports objects exactly the `reports --json` lines."""
     cli_dets = cli_json(seeded.config, capsys, "detections", "--all")
     api_dets = all_items(base, "/api/detections", limit="7")
     assert [d["id"] for d in api_dets] == [d["id"] for d in cli_dets]
-    for cli, api in zip(cli_dets, api_dets, strict=True):
-        assert {k: api[k] for k in cli} == cli
-        assert set(api) - set(cli) <= {"evidence"}
+    assert api_dets == cli_dets
+    assert any(d["evidence"] for d in api_dets)
     cli_reps = cli_json(seeded.config, capsys, "reports")
     api_reps = all_items(base, "/api/reports", limit="5")
     assert sorted(json.dumps(r, sort_keys=True) for r in api_reps) == sorted(

@@ -19,7 +19,7 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 from scraper.cli.commands import main
-from scraper.settings.config import load_settings
+from scraper.settings.load import load_settings
 from scraper.store import Store
 from tests.httpserver import LocalServer, Response
 from tests.ofsted_world import OfstedWorld

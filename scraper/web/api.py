@@ -22,16 +22,14 @@ from scraper.web.query import fetch_detections, fetch_reports, parse_filters
 
 
 def detection_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored detection exactly as `detections --json` prints it, with its evidence."""
-    data = payload(row)
-    data.setdefault("evidence", list(row.get("evidence") or []))
-    return data
+    """A stored detection exactly as `detections --json` prints it (the AlertPayload)."""
+    return payload(row).data()
 
 
 def report_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored report exactly as `reports --json` prints it."""
+    """A stored report exactly as `reports --json` prints it (the ReportRecord)."""
     council = load_register().by_urn(row["urn"])
-    return report_payload(row, [council.ref()] if council else [])
+    return report_payload(row, [council.ref()] if council else []).data()
 
 
 def window_json(w: Window | None) -> dict[str, Any] | None:

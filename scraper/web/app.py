@@ -176,7 +176,7 @@ class WebApp:
             return self._error(request, None)
 
     def _token(self) -> str | None:
-        secret = self.ctx.settings().raw.web.token
+        secret = self.ctx.settings().web_token
         return secret.get_secret_value() if secret is not None else None
 
     def _check_token(self, request: Request) -> Response | None:

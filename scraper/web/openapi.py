@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scraper import __version__
-from scraper.models import JUDGEMENTS, KINDS, REPORT_TYPES
+from scraper.models import JUDGEMENTS, KINDS, REPORT_TYPES, AlertPayload, ReportRecord
 
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
@@ -25,48 +25,19 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return {"type": "object", "properties": props, "required": required or list(props)}
 
 
-COUNCIL_REF = _obj({"name": STR, "gss_code": STR, "ofsted_urn": NSTR})
-EVIDENCE = _obj({"council": STR, "text": STR, "where": STR, "offset": {"type": "integer"}})
-DETECTION = _obj(
-    {
-        "id": STR,
-        "kind": {"enum": list(KINDS)},
-        "report_type": {"enum": [*REPORT_TYPES, None]},
-        "councils": {"type": "array", "items": {"$ref": "#/components/schemas/CouncilRef"}},
-        "title": STR,
-        "url": NSTR,
-        "published": NDATE,
-        "visit_dates": {"type": "array", "items": {"type": "string", "format": "date"}},
-        "judgement": {"enum": [*JUDGEMENTS, None]},
-        "source": STR,
-        "summary": NSTR,
-        "first_seen": {"type": "string", "format": "date-time"},
-        "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
-    },
-    # evidence: on detections (why it was detected); a report is not a detection
-    [
-        *("id", "kind", "report_type", "councils", "title", "url", "published"),
-        *("visit_dates", "judgement", "source", "summary", "first_seen"),
-    ],
-)
-REPORT = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Detection"},
-        _obj(
-            {
-                "label": STR,
-                "pdf_published": NDATE,
-                "sub_judgements": {"type": "object", "additionalProperties": STR},
-                "visit_number": NINT,
-                "inadequate_since": NSTR,
-                "text_available": {"type": "boolean"},
-                "available": {"type": "boolean"},
-                "council_name": STR,
-                "urn": STR,
-            }
-        ),
-    ]
-}
+def _payload_schemas() -> dict[str, Any]:
+    """AlertPayload and ReportRecord as the models publish them, refs pointing at components:
+    the API documents the very objects the webhook and the CLI emit, from their one home."""
+    from pydantic.json_schema import models_json_schema
+
+    _, top = models_json_schema(
+        [(AlertPayload, "serialization"), (ReportRecord, "serialization")],
+        ref_template="#/components/schemas/{model}",
+    )
+    defs: dict[str, Any] = top["$defs"]
+    return defs
+
+
 WINDOW = _obj(
     {
         "kind": {"enum": ["monitoring_visit", "focused_visit", "inspection"]},
@@ -76,28 +47,21 @@ WINDOW = _obj(
         "overdue": {"type": "boolean"},
     }
 )
-COUNCIL = {
-    "allOf": [
-        {"$ref": "#/components/schemas/CouncilRef"},
-        _obj(
-            {
-                "latest_judgement": {"enum": [*JUDGEMENTS, None]},
-                "latest_judgement_published": NDATE,
-                "months_since_inadequate": NINT,
-                "monitoring_visits_since": NINT,
-                "latest_report": {
-                    "oneOf": [{"$ref": "#/components/schemas/Report"}, {"type": "null"}]
-                },
-                "latest_news": {
-                    "oneOf": [{"$ref": "#/components/schemas/Detection"}, {"type": "null"}]
-                },
-                "expected_visit": {
-                    "oneOf": [{"$ref": "#/components/schemas/Window"}, {"type": "null"}]
-                },
-            }
-        ),
-    ]
-}
+# The CouncilRef fields inline: the models' CouncilRef forbids extra properties.
+COUNCIL = _obj(
+    {
+        "name": STR,
+        "gss_code": STR,
+        "ofsted_urn": NSTR,
+        "latest_judgement": {"enum": [*JUDGEMENTS, None]},
+        "latest_judgement_published": NDATE,
+        "months_since_inadequate": NINT,
+        "monitoring_visits_since": NINT,
+        "latest_report": _nullable("ReportRecord"),
+        "latest_news": _nullable("AlertPayload"),
+        "expected_visit": _nullable("Window"),
+    }
+)
 NDATETIME = {"type": ["string", "null"], "format": "date-time"}
 SOURCE = _obj(
     {
@@ -114,15 +78,7 @@ SOURCE = _obj(
         "next_poll": NDATETIME,
     }
 )
-SCHEMAS = {
-    "CouncilRef": COUNCIL_REF,
-    "Evidence": EVIDENCE,
-    "Detection": DETECTION,
-    "Report": REPORT,
-    "Window": WINDOW,
-    "Council": COUNCIL,
-    "Source": SOURCE,
-}
+SCHEMAS = {"Window": WINDOW, "Council": COUNCIL, "Source": SOURCE}  # CouncilRef: the models'
 
 
 def _param(name: str, what: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -171,12 +127,12 @@ def document() -> dict[str, Any]:
         },
         "paths": {
             "/api/councils": _list("Council", "watched councils and their expected next visit"),
-            "/api/reports": _list("Report", "stored Ofsted reports, newest first"),
-            "/api/detections": _list("Detection", "detections, newest first"),
+            "/api/reports": _list("ReportRecord", "stored Ofsted reports, newest first"),
+            "/api/detections": _list("AlertPayload", "detections, newest first"),
             "/api/sources": _list("Source", "configured sources and their state"),
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**_payload_schemas(), **SCHEMAS},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "query": {"type": "apiKey", "in": "query", "name": "token"},

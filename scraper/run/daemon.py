@@ -137,7 +137,7 @@ class Daemon:
 
         ctx = Context(
             settings=lambda: self.settings,
-            store=self.store,
+            store=self.store.reader(),
             now=self.now,
             health=self._health,
             metrics=self.metrics.render,

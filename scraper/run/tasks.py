@@ -31,7 +31,9 @@ def web_server(settings: Settings, listen: str | None) -> Any:
     from scraper.web.server import WebServer
 
     address = listen or settings.daemon.listen or "127.0.0.1:9108"
-    return WebServer(address, Context(settings=lambda: settings, store=open_store(settings)))
+    return WebServer(
+        address, Context(settings=lambda: settings, store=open_store(settings).reader())
+    )
 
 
 def check_source_names(settings: Settings, names: Sequence[str] | None) -> None:

@@ -52,6 +52,16 @@ class Store:
             upgrade(engine)
         return cls(engine)
 
+    def reader(self) -> Store:
+        """A second handle for the web view's reads. On SQLite it holds no connection between
+        requests (each one's page cache is freed with it), so the view costs the daemon little
+        memory at rest; PostgreSQL keeps the shared pool (the cache lives in the server)."""
+        if self.dialect != "sqlite":
+            return self
+        return Store(
+            make_engine(self.engine.url.render_as_string(hide_password=False), pooled=False)
+        )
+
     def close(self) -> None:
         self.engine.dispose()
 

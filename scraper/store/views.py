@@ -111,7 +111,7 @@ def council_reports(conn: Connection, urns: Sequence[str]) -> list[dict[str, Any
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
-NEWS_LIMIT = 500  # news items tied to a council's reports on its page
+NEWS_LIMIT = 200  # the newest news items of a council, tied to its reports on its page
 
 
 def council_news(conn: Connection, gss_code: str, limit: int = NEWS_LIMIT) -> list[dict[str, Any]]:

@@ -198,7 +198,7 @@ class ViewCache:
     lookups says when. Every view of `/`, a council page or a calendar would otherwise re-read
     and re-link every report and news item of the councils it shows."""
 
-    SIZE = 8  # the overview and the few council pages in use; each holds its rows in memory
+    SIZE = 4  # the overview and the few council pages in use; each holds its rows in memory
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

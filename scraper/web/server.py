@@ -18,7 +18,7 @@ from scraper.errors import ScraperError
 from scraper.web.app import Context, WebApp
 
 log = logging.getLogger(__name__)
-THREADS = 2  # concurrent requests: a read-only view for a few people; each thread costs memory
+THREADS = 1  # pages answer in tens of ms; each extra thread keeps ~1 MB of arena and cache
 
 
 class WebServer:

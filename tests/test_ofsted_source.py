@@ -368,3 +368,40 @@ def test_poll_newly_watched_council_waits_for_its_page_to_agree(
     assert caught.reports == () and not caught.warnings
     assert "/provider/44/80577" in site.requests()[before:]
     assert "ofsted:50000000" in caught.cursor["seen"]["80577"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("file_id", "pdf_case", "expected"),
+    [
+        ("50252257", "jtai", "inspection"),
+        ("50252257", "focused_visit", "inspection"),
+        ("50252257", "ilacs_2024_mentions_jtai", "inspection"),
+        ("50281001", "ilacs_2019_ri", "jtai"),
+        ("50270002", "ilacs_2019_ri", "area_send"),
+        ("50175003", "ilacs_2019_ri", "focused_visit"),
+    ],
+)
+def test_poll_specific_label_types_the_report_over_pdf_text(
+    site: Site, fetcher: Fetcher, file_id: str, pdf_case: str, expected: str
+) -> None:
+    """Class 7: a specific site label types the report, whatever visits its PDF text mentions."""
+    site.file(file_id, Response(body=build_case(pdf_case), headers=PDF))
+    result = poll(site, fetcher, (READING,))
+    report = next(r for r in result.reports if r.file_id == file_id)
+    assert report.report_type == expected
+    assert report.text_available
+
+
+@pytest.mark.parametrize(
+    ("pdf_case", "expected"),
+    [("monitoring_letter_2016", "monitoring_visit"), ("focused_visit", "focused_visit")],
+)
+def test_poll_generic_label_takes_type_from_pdf_text(
+    site: Site, fetcher: Fetcher, pdf_case: str, expected: str
+) -> None:
+    """Class 7: a generic label ("Inspection report") leaves the type to the PDF's own text."""
+    site.provider("80577", "provider_44_80577_t1_generic")
+    site.file("50000000", Response(body=build_case(pdf_case), headers=PDF))
+    result = poll(site, fetcher, (WEST_BERKS,))
+    report = next(r for r in result.reports if r.file_id == "50000000")
+    assert (report.label, report.report_type) == ("Inspection report", expected)

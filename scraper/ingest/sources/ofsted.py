@@ -23,6 +23,7 @@ from scraper.ingest.sources.ofsted_html import (
     ListingEntry,
     ProviderLink,
     classify_label,
+    is_generic_label,
     parse_listing,
     parse_provider_page,
 )
@@ -280,7 +281,7 @@ class OfstedSource:
             label=link.label,
             url=link.url,
             file_id=link.file_id,
-            report_type=facts.report_type or link.report_type,
+            report_type=report_type(link, facts),
             published=link.published,
             visit_dates=facts.visit_dates,
             pdf_published=facts.pdf_published,
@@ -321,6 +322,22 @@ class OfstedSource:
                 url,
             )
         return True, facts
+
+
+def report_type(link: ProviderLink, facts: PdfFacts) -> str:
+    """The site's label types a report when it is specific; the PDF fills only what it leaves open.
+
+    A full inspection report often recalls the council's earlier JTAI, focused or monitoring
+    visits, so its text alone mistypes it; the label says which publication this is. Two
+    exceptions: a generic or unknown label defers to the text, and a monitoring label (matched
+    loosely, as the site's exact wording is not fixed) yields to a letter that opens as a
+    focused-visit letter.
+    """
+    if link.report_type == "other" or is_generic_label(link.label):
+        return facts.report_type or link.report_type
+    if link.report_type == "monitoring_visit" and facts.report_type == "focused_visit":
+        return "focused_visit"
+    return link.report_type
 
 
 def _require_ok(fetched: Fetched, url: str) -> None:

@@ -143,17 +143,24 @@ _TYPE_WORDING = (
 
 
 def classify_text(flat: str) -> str | None:
-    """Report type from the wording; the opening letter sentence outranks later mentions."""
+    """Report type from the wording that comes first: the title or a letter's opening sentence.
+
+    Reports recall earlier visits of other kinds ("since the joint targeted area inspection in
+    2022", "the findings of the focused visit"), so the earliest wording, not the first rule
+    that matches anywhere, says what this document is.
+    """
+    head = flat[:3000]
+    hits: list[tuple[int, str]] = []
     opening = re.search(
-        r"findings of (?:the|a|an) (?:\w+ ){0,2}?(monitoring|focused) visit", flat, re.I
+        r"findings of (?:the|a|an) (?:\w+ ){0,2}?(monitoring|focused) visit", head, re.I
     )
     if opening:
-        return "monitoring_visit" if opening.group(1).lower() == "monitoring" else "focused_visit"
-    head = flat[:3000]
+        kind = "monitoring_visit" if opening.group(1).lower() == "monitoring" else "focused_visit"
+        hits.append((opening.start(), kind))
     for report_type, pattern in _TYPE_WORDING:
-        if re.search(pattern, head, re.I):
-            return report_type
-    return None
+        if found := re.search(pattern, head, re.I):
+            hits.append((found.start(), report_type))
+    return min(hits)[1] if hits else None
 
 
 def _council(lines: list[str], flat: str) -> str | None:

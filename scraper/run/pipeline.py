@@ -45,7 +45,7 @@ class SourceOutcome:
     """One line of the fetch summary."""
 
     name: str
-    status: str  # "ok", "not_modified", "baseline", "failed"
+    status: str  # "ok", "not_modified", "baseline", "failed" (perhaps with the rest stored)
     items: int = 0
     new: tuple[Detection, ...] = ()
     duration: float = 0.0
@@ -214,10 +214,15 @@ class Pipeline:
                 new = self.store.record_poll(record, old=state, now=now, routes=self.routes)
                 failpoints.hit("after_commit")
         status = (
-            "not_modified"
+            "failed"  # in part: what was read is stored, the failed parts are retried
+            if result.errors
+            else "not_modified"
             if result.not_modified
             else ("baseline" if state.needs_baseline else "ok")
         )
+        error = "; ".join(result.errors) or None
+        if error:
+            log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
         for w in result.warnings:
@@ -240,7 +245,7 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, requests=result.requests
+            cfg.name, status, count, tuple(new), duration, error=error, requests=result.requests
         )
 
     def _gss(self, report: Report) -> str | None:

@@ -391,7 +391,7 @@ def test_poll_newly_watched_council_waits_for_its_page_to_agree(
         ("50175003", "ilacs_2019_ri", "focused_visit"),
     ],
 )
-def test_poll_specific_label_types_the_report_over_pdf_text(
+def test_poll_class7_specific_label_types_the_report_over_pdf_text(
     site: Site, fetcher: Fetcher, file_id: str, pdf_case: str, expected: str
 ) -> None:
     """Class 7: a specific site label types the report, whatever visits its PDF text mentions."""
@@ -406,7 +406,7 @@ def test_poll_specific_label_types_the_report_over_pdf_text(
     ("pdf_case", "expected"),
     [("monitoring_letter_2016", "monitoring_visit"), ("focused_visit", "focused_visit")],
 )
-def test_poll_generic_label_takes_type_from_pdf_text(
+def test_poll_class7_generic_label_takes_type_from_pdf_text(
     site: Site, fetcher: Fetcher, pdf_case: str, expected: str
 ) -> None:
     """Class 7: a generic label ("Inspection report") leaves the type to the PDF's own text."""

@@ -154,6 +154,7 @@ def test_parse_report_text_class8_adequate_is_never_inadequate() -> None:
         ("Inspection dates: 30 November 2015 to 7 January 2016", "2016-01-07"),
         ("Inspection dates: Monday 13 November to Friday 24 November 2017", "2017-11-24"),
         ("Inspection dates: 31 October 2016 to\n24 November 2016", "2016-11-24"),
+        ("Inspection dates: 19 November 2018 to 30\nNovember 2018", "2018-11-30"),
         ("Dates of inspection: 13 – 24 November 2017", "2017-11-24"),
         (
             "This letter summarises the findings of the monitoring visit to Reading children’s"

@@ -209,8 +209,11 @@ def _visit_dates(lines: list[str], flat: str) -> tuple[date, ...]:
         if not found:
             continue
         span = found.group(1)
-        # A span wrapped onto the next line: no year yet, or it stops at "to", "and" or a dash.
-        unfinished = re.search(r"(?:\bto|\band|\buntil|-)\s*$", span, re.I)
+        # A span wrapped onto the next line: no year yet, or it stops at "to", "and", a dash or
+        # a bare day ("19 November 2018 to 30" / "November 2018"), whose month comes next.
+        unfinished = re.search(
+            r"(?:\bto|\band|\buntil|-|\b\d{1,2}(?:st|nd|rd|th)?)\s*$", span, re.I
+        )
         if (unfinished or not re.search(r"(?:19|20) ?\d{2}", span)) and i + 1 < len(lines):
             span += " " + lines[i + 1]
         span = _SPAN_CUT.split(span)[0]

@@ -574,6 +574,10 @@ def test_fetch_one_failing_council_never_sinks_the_others(
         assert re.search(r"Reading \(URN 80540\): report file \S+/v1/file/\d+: HTTP 503", out.err)
     stored = {d["id"] for d in query(config, capsys, "detections")}
     assert stored == {LETTER_KEY}
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    state = store.load_state("ofsted")
+    assert state.consecutive_failures == 1 and "Reading (URN 80540)" in (state.last_error or "")
+    store.close()
 
     world.provider("80540", "provider_44_80540_t1")
     world.restore_file(READING_VISIT_ID)
@@ -583,6 +587,9 @@ def test_fetch_one_failing_council_never_sinks_the_others(
     ]
     assert new[0]["councils"][0]["name"] == "Reading"
     assert fetch_json(config, capsys) == []
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    assert store.load_state("ofsted").consecutive_failures == 0
+    store.close()
 
 
 def test_fetch_failed_listing_still_fails_the_whole_poll(

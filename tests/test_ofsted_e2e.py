@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from scraper.cli.commands import main
 from scraper.store import Store
+from tests.daemonkit import requests_to, running, wait_for
 from tests.httpserver import LocalServer, Request, Response
 from tests.ofsted_world import LETTER_ID, READING_VISIT_ID, OfstedWorld, pdf_bytes
 
@@ -608,3 +610,21 @@ def test_fetch_failed_listing_still_fails_the_whole_poll(
     assert query(config, capsys, "detections") == []
     world.server.route("/search", listing)
     assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
+
+
+def test_daemon_keeps_the_ofsted_schedule_while_one_council_fails(
+    tmp_path: Path, world: OfstedWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13.2: a council whose page keeps failing does not back the whole Ofsted source
+    off: the daemon polls on its normal 1 s schedule, and each poll reads the council again."""
+    caplog.set_level(logging.INFO)
+    config = write_config(
+        tmp_path, world, WATCHED, politeness='min_interval = 0\nevery = "1s"', http_interval=0
+    )
+    world.break_provider("80540", "503")
+    with running(config):
+        wait_for(lambda: len(requests_to(world.server, "/provider/44/80540")) >= 6, 40, "6 polls")
+    gaps = [b - a for a, b in itertools.pairwise(requests_to(world.server, "/provider/44/80540"))]
+    assert max(gaps[:5]) < 1.9, gaps
+    assert "backing off" not in caplog.text
+    assert "Reading (URN 80540): provider page HTTP 503" in caplog.text

@@ -41,6 +41,7 @@ class SourceOutcome:
     duration: float = 0.0
     error: str | None = None
     requests: int = 0
+    partial: bool = False  # failed in part: the rest was read and stored
 
     @property
     def ok(self) -> bool:
@@ -227,7 +228,14 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, error=error, requests=result.requests
+            cfg.name,
+            status,
+            count,
+            tuple(new),
+            duration,
+            error=error,
+            requests=result.requests,
+            partial=bool(result.errors),
         )
 
     def _detect(

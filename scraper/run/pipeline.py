@@ -35,12 +35,15 @@ class SourceOutcome:
     """One line of the fetch summary."""
 
     name: str
-    status: str  # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed"
+    # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed" (perhaps
+    # with the rest of the poll stored)
+    status: str
     items: int = 0
     new: tuple[Detection, ...] = ()
     duration: float = 0.0
     error: str | None = None
     requests: int = 0
+    partial: bool = False  # failed in part: the rest was read and stored
 
     @property
     def ok(self) -> bool:
@@ -230,10 +233,15 @@ class Pipeline:
         if not dry_run:
             failpoints.hit("after_commit")
         status = (
-            "not_modified"
+            "failed"  # in part: what was read is stored, the failed parts are retried
+            if result.errors
+            else "not_modified"
             if result.not_modified
             else ("baseline" if state.needs_baseline else "ok")
         )
+        error = "; ".join(result.errors) or None
+        if error:
+            log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
         for w in result.warnings:
@@ -256,7 +264,14 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, requests=result.requests
+            cfg.name,
+            status,
+            count,
+            tuple(new),
+            duration,
+            error=error,
+            requests=result.requests,
+            partial=bool(result.errors),
         )
 
     def _detect(

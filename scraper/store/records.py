@@ -104,6 +104,12 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
     }
     if old.not_before is not None or old.not_before_host is not None:
         values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))

@@ -12,13 +12,16 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from scraper.cli.commands import main
 from scraper.store import Store
+from scraper.store.schema import source_state
 from tests import payloadcheck
 from tests.daemonkit import requests_to, running, wait_for
 from tests.httpserver import LocalServer, Request, Response
@@ -392,6 +395,14 @@ def test_fetch_persistent_refusal_fails_then_loses_nothing(
     assert re.search(rf"ofsted\s+failed .*{status}", out.err), out.err
     if retry_after:
         assert re.search(r"WARNING .*deferring host=\S+ status=429 retry_after=3600s", out.err)
+        # The deferral is remembered: the next run asks nothing of the site until it is over.
+        mark = len(world.server.log)
+        assert fetch_json(config, capsys) == []
+        assert world.paths(mark) == []
+        store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+        with store.engine.begin() as conn:  # the hour is over
+            conn.execute(update(source_state).values(not_before=datetime.now(UTC) - timedelta(1)))
+        store.close()
     assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
     assert fetch_json(config, capsys) == []
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scraper.errors import ParseError
+from scraper.errors import HostDeferredError, ParseError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import Council, HttpPolicy, PollContext, SourceResult
@@ -437,3 +437,14 @@ def test_poll_failing_provider_page_fails_only_its_council(
     assert {r.urn for r in result.reports} == {"80577"}
     cursor: Any = result.cursor
     assert "80540" not in cursor["latest"] and "80577" in cursor["latest"]
+
+
+def test_poll_host_deferral_on_a_file_fails_the_whole_poll(site: Site, fetcher: Fetcher) -> None:
+    """Issue 13.2: a long Retry-After on one council's file defers the whole host, so it is the
+    poll's failure (nothing kept), not that council's alone."""
+    first = poll(site, fetcher, (WEST_BERKS,))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(status=429, headers={"Retry-After": "3600"}, body=b"slow"))
+    with pytest.raises(HostDeferredError):
+        poll(site, fetcher, (WEST_BERKS,), first)

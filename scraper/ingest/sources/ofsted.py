@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from scraper.errors import FetchError, ParseError, ScraperError, TooLargeError
+from scraper.errors import (
+    FetchError,
+    HostDeferredError,
+    ParseError,
+    ScraperError,
+    TooLargeError,
+)
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.sources.ofsted_cursor import Memory, entry_from_dict, entry_to_dict
 from scraper.ingest.sources.ofsted_html import (
@@ -223,6 +229,8 @@ class OfstedSource:
                 monitoring_labels=self.monitoring_labels,
                 source=self.name,
             )
+        except HostDeferredError:
+            raise  # the whole host asked us to wait: not this council's failure
         except ScraperError as exc:
             raise _CouncilFailure("provider page", exc) from exc
         urn = entry.urn
@@ -261,6 +269,8 @@ class OfstedSource:
             available, facts = (
                 self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
             )
+        except HostDeferredError:
+            raise
         except ScraperError as exc:
             raise _CouncilFailure(f"report file {link.url}:", exc) from exc
         return Report(

@@ -119,6 +119,7 @@ def test_read_pdf_class7_ilacs_mentioning_earlier_visits_is_an_inspection() -> N
         ("reinspection_2017_require", "requires_improvement", None),
         ("sif_2016_colon_lines", "requires_improvement", "inadequate"),
         ("sif_2016_summary_of_judgements", "inadequate", "requires_improvement"),
+        ("sif_2014_split_columns", "inadequate", "requires_improvement"),
     ],
 )
 def test_read_pdf_class8_sif_layouts_read_every_judgement(

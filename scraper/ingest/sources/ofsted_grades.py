@@ -76,18 +76,27 @@ def lscb_grade(flat: str) -> str | None:
 
 
 def sif_areas(flat: str) -> dict[str, str]:
-    """Each SIF area's first occurrence followed directly by a grade (list, lines or table)."""
+    """Each SIF area's first occurrence with its grade: right after it (list, lines, table) or
+    inside it, where pypdf read a two-column row line by line ("achieving Inadequate
+    permanence")."""
     areas: dict[str, str] = {}
     for area in SIF_AREAS:
-        words = r"\s+".join(re.escape(w) for w in area.split())
-        # ILACS areas contain these words ("the experiences and progress of children who need
-        # help and protection"): those are not SIF rows.
-        found = re.search(
-            rf"(?<!progress of )(?<!the )\b{words}{_BETWEEN}({GRADE_RE})\b", flat, re.I
-        )
-        if found:
-            areas[area] = grade(found.group(1))
+        for found in re.finditer(_area_pattern(area), flat, re.I):
+            if graded := next((g for g in found.groups() if g), None):
+                areas[area] = grade(graded)
+                break
     return areas
+
+
+def _area_pattern(area: str) -> str:
+    """The area's words with an optional grade between any two of them or after the last.
+
+    ILACS areas contain these words ("the experiences and progress of children who need help
+    and protection"): those are not SIF rows, hence the look-behinds.
+    """
+    words = [re.escape(w) for w in area.split()]
+    body = rf"(?:\s+({GRADE_RE}))?\s+".join(words)
+    return rf"(?<!progress of )(?<!the )\b{body}(?:{_BETWEEN}({GRADE_RE}))?\b"
 
 
 def numbered_areas(flat: str) -> dict[str, str]:

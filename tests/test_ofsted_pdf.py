@@ -168,3 +168,14 @@ def test_parse_report_text_class8_visit_end_date_in_every_form(text: str, end: s
     """Class 8: the visit's last day is read exactly in every date-range form and layout."""
     dates = parse_report_text(text).visit_dates
     assert dates and dates[-1].isoformat() == end
+
+
+def test_parse_report_text_class8_overall_is_the_first_judgement_not_the_narrative() -> None:
+    """Class 8: the judgement table's overall grade wins over a later narrative sentence."""
+    text = (
+        "Inspection of Leeds local authority children’s services\n"
+        "Inspection dates: 4 to 15 March 2024\n"
+        "Overall effectiveness Requires improvement to be good\n"
+        "Children’s services in Leeds are good at listening to children, but plans drift.\n"
+    )
+    assert parse_report_text(text).judgement == "requires_improvement"

@@ -60,11 +60,14 @@ def judgements(flat: str) -> tuple[str | None, dict[str, str]]:
 
 
 def overall(flat: str) -> str | None:
-    """The first overall wording in layout order: SIF sentence, then 'Overall effectiveness'."""
-    for pattern in _OVERALL_PATTERNS:
-        if found := re.search(pattern, flat, re.I):
-            return grade(next(g for g in found.groups() if g))
-    return None
+    """The overall wording that comes first: the SIF front-page sentence or the judgement
+    table's 'Overall effectiveness' row both open their reports, while a later sentence of the
+    narrative ("children's services in X are good at listening") is not the judgement."""
+    hits = [m for p in _OVERALL_PATTERNS if (m := re.search(p, flat, re.I))]
+    if not hits:
+        return None
+    first = min(hits, key=lambda m: m.start())
+    return grade(next(g for g in first.groups() if g))
 
 
 def lscb_grade(flat: str) -> str | None:

@@ -55,6 +55,7 @@ SEARCH_PATH = (
 )
 MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
 GONE = (404, 410)
+GRADED_TYPES = ("inspection", "other")  # report types whose PDF may state the council's grade
 
 
 @dataclass(slots=True)
@@ -273,20 +274,24 @@ class OfstedSource:
             raise
         except ScraperError as exc:
             raise _CouncilFailure(f"report file {link.url}:", exc) from exc
+        kind = report_type(link, facts)
+        # Visits and joint or area inspections carry no grade of the council's own: a grade
+        # their text recalls ("judged inadequate in 2016") is history, not this report's.
+        graded = kind in GRADED_TYPES
         return Report(
             urn=urn,
             council_name=council,
             label=link.label,
             url=link.url,
             file_id=link.file_id,
-            report_type=report_type(link, facts),
+            report_type=kind,
             published=link.published,
             visit_dates=facts.visit_dates,
             pdf_published=facts.pdf_published,
             visit_number=facts.visit_number,
             inadequate_since=facts.inadequate_since,
-            judgement=facts.judgement,
-            sub_judgements=facts.sub_judgements,
+            judgement=facts.judgement if graded else None,
+            sub_judgements=facts.sub_judgements if graded else {},
             summary=facts.summary,
             council_as_written=facts.council_as_written,
             text_available=facts.text_available,

@@ -128,6 +128,7 @@ class CouncilMatch:
 
     councils: tuple[Council, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    reasons: tuple[str, ...] = ()  # how shared names were read; for no council, why not
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from scraper.judge.vocab import (
     HISTORY,
     INSPECTION_STRONG,
     INSPECTION_WEAK,
+    INSPECTION_WORD,
     INSPECTOR_VISIT,
     MONITORING_ORDINAL,
     OFSTED,
@@ -200,10 +201,11 @@ def _report_type(story: _Story, folded: str) -> tuple[str | None, str | None]:
         found = INSPECTION_STRONG.search(_without_history(part, history))
         if found is not None:
             return "inspection", f'type inspection: "{found.group()}" in {where}'
-    for part, where in story.parts():
-        found = INSPECTION_WEAK.search(_without_history(part, history))
-        if found is not None:
-            return "inspection", f'type inspection: "{found.group()}" in {where}'
+    for pattern in (INSPECTION_WORD, INSPECTION_WEAK):
+        for part, where in story.parts():
+            found = pattern.search(_without_history(part, history))
+            if found is not None:
+                return "inspection", f'type inspection: "{found.group()}" in {where}'
     return None, None
 
 
@@ -232,8 +234,12 @@ def _grades(text: str) -> Iterable[tuple[str, str]]:
         yield _grade_name(word), found.group()
 
 
+_RANK_WORDS = {"top": "outstanding", "highest": "outstanding"}
+_RANK_WORDS |= {"lowest": "inadequate", "bottom": "inadequate"}
+
+
 def _grade_name(word: str) -> str:
     lowered = word.lower()
     if "improvement" in lowered:
         return "requires_improvement"
-    return lowered
+    return _RANK_WORDS.get(lowered, lowered)

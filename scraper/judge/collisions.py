@@ -64,7 +64,7 @@ VERB_FOLLOWERS: dict[str, str] = {
 # Sussex Community Rehabilitation Company") names another body: a force, a health body, a club,
 # a paper, a university.
 OTHER_BODY_AFTER = re.compile(
-    r"(?:(?:\s*,\s*[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)+\s+(?:and|&)\s+[A-Z][\w'-]+)?\s+"
+    r"(?:(?:\s*,\s*[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)*\s+(?:and|&)\s+[A-Z][\w'-]+)?\s+"
     r"(?:(?i:Police|Constabulary|Fire(?:\s+and\s+Rescue)?|NHS|Integrated\s+Care|ICB|CCG|"
     r"Clinical\s+Commissioning|Health(?:care)?\s+(?:NHS|Foundation|Trust|Partnership|Board)|"
     r"Hospitals?|Ambulance|Air\s+Ambulance|Probation|Community\s+Rehabilitation|CRC\b|"
@@ -72,7 +72,7 @@ OTHER_BODY_AFTER = re.compile(
     r"Wildlife\s+Trust|Diocese|Cathedral|Airport|University|Echo|Gazette|Herald|Chronicle|"
     r"Telegraph|Argus|Mercury|Advertiser|Observer|Messenger|Live\b|Online\b|Evening\s+\w+|"
     r"Daily\s+\w+|Rugby|RFC|AFC|FC\b|Football\s+Club|Town\s+FC|United\b|Rovers|Albion|"
-    r"Athletic|Wanderers|and\s+Borders|Heartlands|Partnership\s+NHS)",
+    r"Athletic|Wanderers|North\s+End|and\s+Borders|Heartlands|Partnership\s+NHS)",
 )
 # Regions that are no council: a list naming one is a police, probation or health area.
 NON_COUNCIL_AREA = re.compile(

@@ -42,13 +42,21 @@ OFSTED = rx(
     r"joint targeted area inspection",
     r"\bJTAI\b",
     r"\bjoint (?:area |multi-agency )?inspections?\b",
-    r"\b(?:joint|four|other|the) inspectorates\b",
+    r"\b(?:joint|four|three|other|the) inspectorates\b",
+    r"\b(?:joint|four|three) watchdogs\b",
+    r"\bmulti-agency inspections?\b",
+    r"\binspectors from (?:children's )?social care, health\b",
+    r"\binspectors?\b[^.]{0,120}\blocal area partnership",
+    r"\btypically lead to positive experiences",
+    r"\binconsistent experiences and outcomes",
+    r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
+    r"\bwritten statement of action",
     r"\bHMICFRS\b",
     r"\bHM Inspectorate of (?:Constabulary|Probation)",
     r"\barea (?-i:SEND) (?:full |re-?)?inspection",
     r"(?-i:SEND) (?:area )?inspection",
     r"\bsystemic failings\b",
-    lead="ohjftas",
+    lead="ohjftasmiw",
 )
 INSPECTOR_VISIT = rx(
     r"\binspectors?\b.{0,200}\b(?:monitoring|focused) visit", lead="i", flags=_I | re.S
@@ -64,22 +72,28 @@ CHILDRENS_SERVICES = rx_by_letter(
             r"\bchildren's trust\b",
             r"\bchildren,? young people and famil(?:y|ies)\b",
             r"\bchildren and famil(?:y|ies) (?:services?|department|directorate)",
+            r"\bchildren and young people's services",
+            r"\bcare for (?:vulnerable )?children\b",
+            r"\bchildren in need\b",
+            r"\bchildren at risk\b",
         ),
         "s": (
             r"\bsocial care for children",
-            r"\bservices? for children\b",
+            r"\bservices? for (?:vulnerable )?children\b",
             r"(?-i:SEND) inspection",
             r"\bsocial workers?\b",
             r"\bsafeguarding (?:of )?children\b",
             r"\b(?-i:SEND) (?:services|provision|arrangements|system)\b",
             r"\bspecial educational needs\b",
+            r"(?-i:SEND) re-?visit",
         ),
         "h": (r"\bhelp and protection\b",),
         "l": (r"\blooked[- ]after children\b", r"\blocal area partnership"),
-        "i": (rf"\binadequate{Q}[- ](?:rated )?councils?\b",),
+        "i": (rf"\binadequate{Q}[- ](?:rated )?councils?\b", r"\bILACS\b"),
         "a": (r"\barea (?-i:SEND)\b",),
         "j": (r"joint targeted area inspection", r"\bJTAIs?\b", r"\bjoint inspection\b"),
-        "m": (r"\bmulti-agency (?:response|arrangements|safeguarding)\b",),
+        "m": (r"\bmulti-agency (?:response|arrangements|safeguarding|inspections?)\b",),
+        "p": (r"\bprotect(?:s|ing|ion of)? (?:vulnerable )?children\b",),
         "f": (r"\bfamil(?:y|ies) services\b",),
         "v": (r"\bvulnerable children\b",),
         "e": (r"\bearly help\b",),
@@ -88,7 +102,10 @@ CHILDRENS_SERVICES = rx_by_letter(
 # Ofsted's own grade words stand in for "Ofsted" in bare headlines ("… 'require improvement'"),
 # unless another inspectorate is named.
 OFSTED_GRADES = rx(
-    r"\brequires? improvement\b", r"\binadequate\b", r"\b(?:monitoring|focused) visit", lead="rimf"
+    r"\brequir(?:es?|ed|ing) improvement\b",
+    r"\binadequate\b",
+    r"\b(?:monitoring|focused) visit",
+    lead="rimf",
 )
 OTHER_INSPECTORATE = rx(
     r"\bCQC\b", r"Care Quality Commission", r"\bEstyn\b", r"Care Inspectorate", lead="ce"
@@ -123,13 +140,17 @@ STRONG_TYPES: tuple[tuple[str, str], ...] = (
     (
         "jtai",
         r"joint targeted area inspection|\bJTAIs?\b|joint area child protection"
-        r"|\bjoint (?:multi-agency )?inspections?\b|\b(?:joint|four) inspectorates\b"
-        r"|\binspectorates (?:of|for) (?:social care|health|police|probation)",
+        r"|\bjoint (?:area |multi-agency )?inspections?\b|\b(?:joint|four|three) inspectorates\b"
+        r"|\binspectorates (?:of|for) (?:social care|health|police|probation)"
+        r"|\b(?:joint|four|three) watchdogs\b|\bmulti-agency inspections?\b"
+        r"|\binspectors from (?:children's )?social care, health\b",
     ),
     (
         "area_send",
-        r"\barea (?-i:SEND)\b|(?-i:SEND) (?:full |area )?(?:re-?)?inspection"
-        r"|\blocal area partnership|\bsystemic failings",
+        r"\barea (?-i:SEND)\b|(?-i:SEND) (?:full |area |monitoring )?(?:re-?)?inspection"
+        r"|(?-i:SEND) re-?visit|\blocal area partnership|\bsystemic failings"
+        r"|\bwritten statement of action|\btypically lead to positive experiences"
+        r"|\binconsistent experiences and outcomes",
     ),
     (
         "monitoring_visit",
@@ -139,30 +160,32 @@ STRONG_TYPES: tuple[tuple[str, str], ...] = (
     ),
     ("focused_visit", r"\bfocus(?:s)?ed visits?\b|\btargeted visits?\b"),
 )
-STRONG_TYPE = rx(*(f"(?P<{name}>{alt})" for name, alt in STRONG_TYPES), lead=r"jiaslmften\d")
+STRONG_TYPE = rx(*(f"(?P<{name}>{alt})" for name, alt in STRONG_TYPES), lead=r"jiaslmftenwt\d")
 GRADE = (
     r"(outstanding|(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"
-    r"|requires? improvement(?: to be good)?|inadequate)"
+    r"|requir(?:es?|ed|ing) improvement(?: to be good)?|inadequate)"
 )
 # Result wording: a story that states an outcome is an inspection story even when it never says
 # "inspection" ("improves to 'good' as Ofsted finds…", "earns 'outstanding'").
+# The bare word: it types a story only when no line has anything more specific.
+INSPECTION_WORD = rx(r"\b(?:re-?)?inspections?\b", lead="ri")
 INSPECTION_STRONG = rx(
-    r"\b(?:re-?)?inspections?\b",
     rf"\bno longer {Q}inadequate",
     rf"\bditch\w* {Q}inadequate",
     rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
     rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
     rf"\b{GRADE}{Q} (?:ofsted )?(?:rating|grade|judgement)",
     rf"{Q}adequate{Q} (?:ofsted )?rating",
-    rf"\b(?:services?|council) (?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
-    rf"\bare (?:now )?{Q}{GRADE}\b",
+    rf"\b(?:services?|council|it|they|trust|authority|partnership) "
+    rf"(?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
+    rf"\b(?:are|is|was|were|now|still|remains?) (?:now |still )?{Q}{GRADE}\b",
     rf"\bfrom {Q}\w+[\w ]*?{Q} to {Q}{GRADE}\b",
     r"\bILACS\b",
     rf"\b(?:improv|mov|ris|climb|jump|upgrad|downgrad|drop|fall|fell|slip)\w* (?:back )?"
     rf"(?:up |down )?to {Q}{GRADE}\b",
     rf"\b(?:earn|receiv|achiev|award|retain|keep|kept|secur|gain|given|get|got)\w* "
     rf"(?:(?:a|an|its|the|their) )?{Q}{GRADE}\b",
-    lead="rindjogacsfmuetkl'\"",
+    lead="rindjogacsfmuetklwp'\"",
 )
 # Wording that makes an inspection story only when no line has anything more specific.
 INSPECTION_WEAK = rx(
@@ -187,9 +210,11 @@ GRADE_IN_CONTEXT = rx(
     rf"services?)\s+(?:as\s+)?(?:being\s+)?{Q}{GRADE}\b",
     rf"\b(?:rated|rates|judged|judges|graded)\s+(?:[\w'&]+\s+){{1,5}}?{Q}{GRADE}\b",
     rf"['\"]{GRADE}['\"]",
-    rf"\b{GRADE}{Q}\s+(?:overall|rating|grade|judgement|by ofsted)",
+    rf"\b{GRADE}{Q}\s+(?:overall|rating|grade|judgement|by ofsted|in (?:every|all) (?:areas?|"
+    r"judgements?)|across the board)",
     r"overall effectiveness:?\s+" + GRADE,
-    lead="rjgaiwbntso'\"",
+    r"\b(top|highest|lowest|bottom) (?:possible )?(?:rating|grade|judgement)",
+    lead="rjgaiwbntsohl'\"",
 )
 # Wording before a grade that makes it history rather than the news ("no longer inadequate").
 GRADE_NEGATED = re.compile(
@@ -223,12 +248,13 @@ OFSTED_WORDS: tuple[str, ...] = (
     "inadequate",
     "visit",
 )
-OFSTED_WORDS += ("hmicfrs", "systemic")
+OFSTED_WORDS += ("hmicfrs", "systemic", "watchdogs", "typically lead", "inconsistent experiences")
+OFSTED_WORDS += ("written statement",)
 SCHOOL_WORDS: tuple[str, ...] = ("school", "academ", "pupil", "teacher", "gcse", "sixth form")
 SCHOOL_WORDS += ("classroom", "nursery", "college", "lessons")
 TYPE_WORDS = (
     *("joint", "jtai", "send", "monitoring", "since", "follow", "visit", "ofsted"),
     *("improvement", "inspect", "adequate", "rates", "rated", "rating", "judged"),
     *("outstanding", "good", "ilacs", "overall effectiveness", "graded", "partnership"),
-    "systemic",
+    *("systemic", "watchdogs", "typically lead", "inconsistent experiences", "written statement"),
 )

@@ -108,6 +108,7 @@ def cmd_test_source(args: argparse.Namespace) -> int:
             )
             print(f"       {row['title']}")
             print(f"       {row['url']}")
+            print(f"       why: {row['reason']}")
     print(f"{len(rows)} item(s) from {args.name}", file=sys.stderr)
     return 0
 

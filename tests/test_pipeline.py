@@ -228,7 +228,7 @@ def test_fetch_keeps_the_per_host_interval(tmp_path: Path) -> None:
             starts = sorted(e.started for e in server.log)
             gaps = [b - a for a, b in itertools.pairwise(starts)]
             assert len(starts) == 5  # robots.txt + 4 feeds
-            assert min(gaps) >= 0.27, gaps  # 0.3 s at the client; the server sees ±20 ms
+            assert min(gaps) >= 0.25, gaps  # 0.3 s at the client; the server sees ±50 ms under load
         assert min(e.started for e in two.log) < max(e.started for e in one.log), (
             "hosts run concurrently"
         )
@@ -322,7 +322,7 @@ def test_test_source_and_fetch_agree_item_by_item(
 def test_interleave_hosts_round_robins_sources() -> None:
     """Sources are handed to workers host by host in turn, keeping each host's own order."""
     from scraper.run.pipeline import interleave_hosts
-    from scraper.settings.config import FeedSourceConfig
+    from scraper.settings.schema import FeedSourceConfig
 
     def src(name: str, host: str) -> FeedSourceConfig:
         return FeedSourceConfig(name=name, type="feed", url=f"https://{host}/{name}")

@@ -18,11 +18,12 @@ from scraper.alerts.routing import router
 from scraper.clock import Clock, utcnow
 from scraper.errors import ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import SourceConfig, build_source, source_policy
+from scraper.ingest.sources import build_source, source_policy
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
 from scraper.judge.verdict import Judge, Verdict
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
-from scraper.settings.config import OfstedSourceConfig, Settings
+from scraper.settings.config import Settings
+from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)

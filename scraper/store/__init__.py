@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from scraper.models import Detection, Item, Report, SourceResult
 from scraper.store import queue, records
-from scraper.store.db import make_engine, reading, transaction, upgrade
+from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
 from scraper.store.records import Route, SourceState
 from scraper.store.schema import detections
@@ -45,6 +45,13 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations; returns the revisions applied (none when up to date)."""
+        return upgrade(self.engine)
+
+    def revision(self) -> str | None:
+        return current_revision(self.engine)
 
     @property
     def dialect(self) -> str:

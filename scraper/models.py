@@ -186,6 +186,7 @@ class Detection:
     judgement: str | None = None
     summary: str | None = None
     evidence: tuple[Evidence, ...] = ()
+    reasons: tuple[str, ...] = ()  # why it was detected: the rules and words that decided
 
     def payload(self) -> dict[str, Any]:
         return {

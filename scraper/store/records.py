@@ -174,30 +174,29 @@ def save_report(
 
 def save_detection(conn: Connection, det: Detection, title_key: str | None, baseline: bool) -> bool:
     """True when new; the primary key makes a second insert of one story a no-op."""
-    new = insert_ignore(
-        conn,
-        detections,
-        {
-            "id": det.id,
-            "kind": det.kind,
-            "report_type": det.report_type,
-            "judgement": det.judgement,
-            "title": det.title,
-            "title_key": title_key,
-            "url": det.url,
-            "published": _iso(det.published),
-            "source": det.source,
-            "summary": det.summary,
-            "councils": [c.ref() for c in det.councils],
-            "visit_dates": [d.isoformat() for d in det.visit_dates],
-            "evidence": [
-                {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
-                for e in det.evidence
-            ],
-            "first_seen": det.first_seen,
-            "baseline": baseline,
-        },
-    )
+    row: dict[str, Any] = {
+        "id": det.id,
+        "kind": det.kind,
+        "report_type": det.report_type,
+        "judgement": det.judgement,
+        "title": det.title,
+        "title_key": title_key,
+        "url": det.url,
+        "published": _iso(det.published),
+        "source": det.source,
+        "summary": det.summary,
+        "councils": [c.ref() for c in det.councils],
+        "visit_dates": [d.isoformat() for d in det.visit_dates],
+        "evidence": [
+            {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
+            for e in det.evidence
+        ],
+        "first_seen": det.first_seen,
+        "baseline": baseline,
+    }
+    if det.reasons:  # NULL when none, as on rows stored before revision 0003
+        row["reasons"] = list(det.reasons)
+    new = insert_ignore(conn, detections, row)
     if new:
         for c in det.councils:
             insert_ignore(
@@ -326,6 +325,15 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "summary": row["summary"],
         "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
     }
+
+
+def evidence(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Why a stored detection was made: the deciding rules and the words naming each council."""
+    councils = [
+        {"council": e["council"], "text": e["text"], "where": e["where"]}
+        for e in row.get("evidence") or []
+    ]
+    return {"reasons": list(row.get("reasons") or []), "councils": councils}
 
 
 def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:

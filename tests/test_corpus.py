@@ -192,3 +192,9 @@ def test_corpus_class_local_names_resolved_from_context() -> None:
     """Class 3: towns, short forms and trusts name a council only with evidence; never guessed."""
     _assert_class(3, positives=25, traps=8)
     assert any(e.get("source_councils") for _, e in _class_items(3))
+
+
+def test_corpus_class_names_of_other_bodies_and_phrases() -> None:
+    """Class 4: "Kent Police", "Kent, Surrey and Sussex", "come together for children" are not
+    the council."""
+    _assert_class(4, positives=8, traps=15)

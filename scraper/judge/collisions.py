@@ -64,15 +64,16 @@ VERB_FOLLOWERS: dict[str, str] = {
 # Sussex Community Rehabilitation Company") names another body: a force, a health body, a club,
 # a paper, a university.
 OTHER_BODY_AFTER = re.compile(
-    r"(?:(?:\s*,\s*[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)*\s+(?:and|&)\s+[A-Z][\w'-]+)?\s+"
+    r"(?:(?:\s*,\s*[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)*\s+(?:and|&)\s+[A-Z][\w'-]+"
+    r"(?:\s+(?:of\s+)?[A-Z][\w'-]+){0,2}?)?(?:\s+[A-Z][\w'-]+)?\s+"
     r"(?:(?i:Police|Constabulary|Fire(?:\s+and\s+Rescue)?|NHS|Integrated\s+Care|ICB|CCG|"
     r"Clinical\s+Commissioning|Health(?:care)?\s+(?:NHS|Foundation|Trust|Partnership|Board)|"
-    r"Hospitals?|Ambulance|Air\s+Ambulance|Probation|Community\s+Rehabilitation|CRC\b|"
+    r"Hospitals?|Infirmary|Ambulance|Air\s+Ambulance|Probation|Community\s+Rehabilitation|CRC\b|"
     r"Crown\s+Court|Magistrates)|Chamber\s+of\s+Commerce|Cricket|County\s+Cricket|CCC\b|"
     r"Wildlife\s+Trust|Diocese|Cathedral|Airport|University|Echo|Gazette|Herald|Chronicle|"
     r"Telegraph|Argus|Mercury|Advertiser|Observer|Messenger|Live\b|Online\b|Evening\s+\w+|"
     r"Daily\s+\w+|Rugby|RFC|AFC|FC\b|Football\s+Club|Town\s+FC|United\b|Rovers|Albion|"
-    r"Athletic|Wanderers|North\s+End|and\s+Borders|Heartlands|Partnership\s+NHS)",
+    r"Athletic|Wanderers|North\s+End|City\b(?!\s+(?:Council|of)\b)|and\s+Borders|Heartlands|Partnership\s+NHS)",
 )
 # Regions that are no council: a list naming one is a police, probation or health area.
 NON_COUNCIL_AREA = re.compile(
@@ -88,6 +89,8 @@ _PLACE_PREPOSITION = re.compile(
 )
 _COUNCIL_AFTER = re.compile(r"\s+(?:BOROUGH\s+)?COUNCIL\b|['’]S\s+CHILDREN")
 _CAPITALISED_WORD = re.compile(r"\b[a-z][a-z]{3,}")
+_CLUB_CITY = re.compile(r"\sCity$")
+_COUNCIL_NEXT = re.compile(r"\s+Council\b", re.I)
 _KIND_WORD = re.compile(r"\b(?:council|borough|county|city|district)\b", re.I)
 
 
@@ -123,6 +126,8 @@ def accepted(rules: Rules, text: str, found: re.Match[str]) -> bool:
         return False
     if not _KIND_WORD.search(found.group()) and _other_body(before, after):
         return False
+    if _CLUB_CITY.search(found.group()) and not _COUNCIL_NEXT.match(after):
+        return False  # "Birmingham City" without "Council" is the football club
     if rules.phrase and _CAPITALISED_WORD.search(found.group().replace(" for ", " ")):
         return False
     return not rules.common_word or _proper_noun(rules, found.group(), before, after)

@@ -51,8 +51,6 @@ OFSTED = rx(
     r"\binconsistent experiences and outcomes",
     r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
     r"\bwritten statement of action",
-    r"\bHMICFRS\b",
-    r"\bHM Inspectorate of (?:Constabulary|Probation)",
     r"\barea (?-i:SEND) (?:full |re-?)?inspection",
     r"(?-i:SEND) (?:area )?inspection",
     r"\bsystemic failings\b",
@@ -107,8 +105,16 @@ OFSTED_GRADES = rx(
     r"\b(?:monitoring|focused) visit",
     lead="rimf",
 )
+# Inspectorates whose grades are not Ofsted's: with one named, a bare grade word is theirs.
 OTHER_INSPECTORATE = rx(
-    r"\bCQC\b", r"Care Quality Commission", r"\bEstyn\b", r"Care Inspectorate", lead="ce"
+    r"\bCQC\b",
+    r"Care Quality Commission",
+    r"\bEstyn\b",
+    r"Care Inspectorate",
+    r"\bpolice (?:inspectorate|watchdog)\b",
+    r"\binspectorate of (?:constabulary|probation|prisons)\b",
+    r"\bHMICF?R?S?\b",
+    lead="cepih",
 )
 SCHOOL = rx(
     r"\bschools?\b",
@@ -248,7 +254,7 @@ OFSTED_WORDS: tuple[str, ...] = (
     "inadequate",
     "visit",
 )
-OFSTED_WORDS += ("hmicfrs", "systemic", "watchdogs", "typically lead", "inconsistent experiences")
+OFSTED_WORDS += ("systemic", "watchdogs", "typically lead", "inconsistent experiences")
 OFSTED_WORDS += ("written statement",)
 SCHOOL_WORDS: tuple[str, ...] = ("school", "academ", "pupil", "teacher", "gcse", "sixth form")
 SCHOOL_WORDS += ("classroom", "nursery", "college", "lessons")

@@ -198,3 +198,9 @@ def test_corpus_class_names_of_other_bodies_and_phrases() -> None:
     """Class 4: "Kent Police", "Kent, Surrey and Sussex", "come together for children" are not
     the council."""
     _assert_class(4, positives=8, traps=15)
+
+
+def test_corpus_class_not_ofsted_visits() -> None:
+    """Class 5: DfE notices, directions, commissioners, job adverts and budget stories recalling
+    an old inspection are not detections; visit stories using the same words still are."""
+    _assert_class(5, positives=4, traps=20)

@@ -16,6 +16,7 @@ from scraper.judge.vocab import (
     GRADE,
     GRADE_IN_CONTEXT,
     INSPECTION_STRONG,
+    INSPECTION_WORD,
     INSPECTOR_VISIT,
     OFSTED,
     STRONG_TYPE,
@@ -101,6 +102,8 @@ RECALL = rx(
     r"(?:19|20)\d\d\b",
     r"\b(?:rated|judged|graded)\b[^.]{0,60}\b(?:years? ago|last year)\b",
     r"\bwhen (?:it was |they were )?last inspected\b",
+    r"\bpreviously (?:been )?(?:rated|judged|graded)\b",
+    r"\b(?:last|previous|most recent) (?:ofsted )?(?:rating|judgement|grade)\b",
     lead="plmewhrj",
 )
 # Wording that makes an Ofsted sentence today's news even when it also looks back.
@@ -110,6 +113,9 @@ NEWS_NOW = rx(
     lead="fptylnvm",
 )
 _SENTENCE = re.compile(r"[^.!?\n]+")
+_CURRENT_GRADE = re.compile(rf"\b(?:now|are|is)\s+(?:now\s+)?['\"]?{GRADE}", re.I)
+# A year in a sentence dates what it says: "found systemic failings in 2022" is history.
+_DATED = re.compile(r"\b(?:in|since|during) (?:[A-Z][a-z]+ )?(?:19|20)\d\d\b")
 
 
 def reports_visit(text: str) -> bool:
@@ -119,6 +125,7 @@ def reports_visit(text: str) -> bool:
         or INSPECTOR_VISIT.search(text)
         or STRONG_TYPE.search(text)
         or INSPECTION_STRONG.search(text)
+        or INSPECTION_WORD.search(text)
         or GRADE_IN_CONTEXT.search(text)
     )
 
@@ -173,7 +180,9 @@ def _about_ofsted(sentence: str) -> bool:
 
 def _fresh(sentence: str) -> bool:
     """An Ofsted sentence that reports news now rather than looking back."""
-    return _about_ofsted(sentence) and bool(NEWS_NOW.search(sentence))
+    if not (_about_ofsted(sentence) and NEWS_NOW.search(sentence)) or _DATED.search(sentence):
+        return False
+    return not RECALL.search(sentence) or bool(_CURRENT_GRADE.search(sentence))
 
 
 RULES: tuple[Callable[[str, str], str | None], ...] = (intervention, advert, budget, recall_only)

@@ -78,9 +78,9 @@ def _found(stem: str, entry: dict[str, Any]) -> list[str]:
 
 
 def test_corpus_is_large_and_covers_traps() -> None:
-    """The corpus has at least 220 items and names every trap the matcher must survive."""
+    """The corpus has at least 300 items and names every trap the matcher must survive."""
     assert len(ITEMS) >= 90
-    assert len(ALL) >= 220
+    assert len(ALL) >= 300
     assert len(set(IDS)) == len(IDS)
     traps = {t for e in ITEMS for t in e["traps"]}
     for trap in (
@@ -204,3 +204,16 @@ def test_corpus_class_not_ofsted_visits() -> None:
     """Class 5: DfE notices, directions, commissioners, job adverts and budget stories recalling
     an old inspection are not detections; visit stories using the same words still are."""
     _assert_class(5, positives=4, traps=20)
+
+
+def test_corpus_class_judgement_reported_not_recalled() -> None:
+    """Class 6: "previously rated 'requires improvement'", "no longer inadequate", "requires
+    improvement to be good" and the old "adequate" give the judgement the story reports."""
+    _assert_class(6, positives=20, traps=2)
+    graded = [e for _, e in _class_items(6) if e["labels"]["judgement"]]
+    assert {e["labels"]["judgement"] for e in graded} == {
+        "outstanding",
+        "good",
+        "requires_improvement",
+        "inadequate",
+    }

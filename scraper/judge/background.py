@@ -10,11 +10,13 @@ it looks back. Each rule returns the reason it rejects an item, so a skip can sa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from scraper.judge.vocab import (
     GRADE,
+    GRADE_DATED,
     GRADE_IN_CONTEXT,
+    GRADE_NEGATED,
     INSPECTION_STRONG,
     INSPECTION_WORD,
     INSPECTOR_VISIT,
@@ -101,10 +103,11 @@ RECALL = rx(
     rf"\s+(?:as\s+)?['\"]?{GRADE}['\"]?,?\s+(?:in|since|back in)\s+(?:[A-Z][a-z]+\s+)?"
     r"(?:19|20)\d\d\b",
     r"\b(?:rated|judged|graded)\b[^.]{0,60}\b(?:years? ago|last year)\b",
+    r"\b(?:rated|judged|graded)\b[^.]{0,80}\b(?:in|since) (?:[A-Z][a-z]+ )?(?:19|20)\d\d\b",
     r"\bwhen (?:it was |they were )?last inspected\b",
     r"\bpreviously (?:been )?(?:rated|judged|graded)\b",
     r"\b(?:last|previous|most recent) (?:ofsted )?(?:rating|judgement|grade)\b",
-    lead="plmewhrj",
+    lead="plmewhrjg",
 )
 # Wording that makes an Ofsted sentence today's news even when it also looks back.
 NEWS_NOW = rx(
@@ -162,7 +165,7 @@ def recall_only(title: str, text: str) -> str | None:
     if reports_visit(title):
         return None
     sentences = [s for s in _sentences(text) if _about_ofsted(s)]
-    if sentences and all(RECALL.search(s) and not _fresh(s) for s in sentences):
+    if sentences and all(_looks_back(s) for s in sentences):
         return RECALL_REASON
     return None
 
@@ -176,6 +179,13 @@ def _sentences(text: str) -> list[str]:
 
 def _about_ofsted(sentence: str) -> bool:
     return bool(OFSTED.search(sentence) or GRADE_WORD.search(sentence))
+
+
+def _looks_back(sentence: str) -> bool:
+    """A sentence that recalls a verdict and states no grade of its own."""
+    if not RECALL.search(sentence) or _fresh(sentence):
+        return False
+    return next(iter(stated_grades(sentence)), None) is None
 
 
 def _fresh(sentence: str) -> bool:
@@ -195,3 +205,25 @@ def background_reason(title: str, text: str) -> str | None:
         if reason is not None:
             return reason
     return None
+
+
+def stated_grades(text: str) -> Iterable[tuple[str, str]]:
+    """Grades the text states as its own news: not negated ("no longer"), not dated."""
+    for found in GRADE_IN_CONTEXT.finditer(text):
+        word = next(g for g in found.groups() if g)
+        start = found.start(found.lastindex or 0)
+        before = text[max(0, start - 40) : start].rstrip("'\" ") + " "
+        if GRADE_NEGATED.search(before) or GRADE_DATED.match(text, found.end()):
+            continue
+        yield _grade_name(word), found.group()
+
+
+_RANK_WORDS = {"top": "outstanding", "highest": "outstanding"}
+_RANK_WORDS |= {"lowest": "inadequate", "bottom": "inadequate"}
+
+
+def _grade_name(word: str) -> str:
+    lowered = word.lower()
+    if "improvement" in lowered:
+        return "requires_improvement"
+    return _RANK_WORDS.get(lowered, lowered)

@@ -15,15 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from scraper.judge.background import background_reason
+from scraper.judge.background import background_reason, stated_grades
 from scraper.judge.textnorm import fold_quotes, gate_text
 from scraper.judge.vocab import (
     AREA_SEND_ONLY,
     CHILDRENS_HOME,
     CHILDRENS_SERVICES,
-    GRADE_DATED,
-    GRADE_IN_CONTEXT,
-    GRADE_NEGATED,
     HISTORY,
     INSPECTION_STRONG,
     INSPECTION_WEAK,
@@ -218,28 +215,6 @@ def _without_history(text: str, history: bool) -> str:
 
 def _judgement(story: _Story, *, history: bool) -> tuple[str | None, str | None]:
     for part, where in story.parts():
-        for grade, words in _grades(_without_history(part, history)):
+        for grade, words in stated_grades(_without_history(part, history)):
             return grade, f'judgement {grade}: "{words}" in {where}'
     return None, None
-
-
-def _grades(text: str) -> Iterable[tuple[str, str]]:
-    """Grades the text states as its own news: not negated ("no longer"), not dated."""
-    for found in GRADE_IN_CONTEXT.finditer(text):
-        word = next(g for g in found.groups() if g)
-        start = found.start(found.lastindex or 0)
-        before = text[max(0, start - 40) : start].rstrip("'\" ") + " "
-        if GRADE_NEGATED.search(before) or GRADE_DATED.match(text, found.end()):
-            continue
-        yield _grade_name(word), found.group()
-
-
-_RANK_WORDS = {"top": "outstanding", "highest": "outstanding"}
-_RANK_WORDS |= {"lowest": "inadequate", "bottom": "inadequate"}
-
-
-def _grade_name(word: str) -> str:
-    lowered = word.lower()
-    if "improvement" in lowered:
-        return "requires_improvement"
-    return _RANK_WORDS.get(lowered, lowered)

@@ -54,6 +54,7 @@ OFSTED = rx(
     r"\barea (?-i:SEND) (?:full |re-?)?inspection",
     r"(?-i:SEND) (?:area )?inspection",
     r"\bsystemic failings\b",
+    r"\bILACS\b",
     lead="ohjftasmiw",
 )
 INSPECTOR_VISIT = rx(
@@ -213,14 +214,15 @@ HISTORY = rx(
 
 GRADE_IN_CONTEXT = rx(
     r"\b(?:rated|rates|rating|judged|judges|graded|as|are|is|were|was|be|now|still|to|remains?|"
-    rf"services?)\s+(?:as\s+)?(?:being\s+)?{Q}{GRADE}\b",
+    rf"services?|care|council|trust|partnership|authority|it|they)\s+(?:as\s+)?(?:being\s+)?"
+    rf"{Q}{GRADE}\b",
     rf"\b(?:rated|rates|judged|judges|graded)\s+(?:[\w'&]+\s+){{1,5}}?{Q}{GRADE}\b",
     rf"['\"]{GRADE}['\"]",
     rf"\b{GRADE}{Q}\s+(?:overall|rating|grade|judgement|by ofsted|in (?:every|all) (?:areas?|"
     r"judgements?)|across the board)",
     r"overall effectiveness:?\s+" + GRADE,
     r"\b(top|highest|lowest|bottom) (?:possible )?(?:rating|grade|judgement)",
-    lead="rjgaiwbntsohl'\"",
+    lead="rjgaiwbntsohlcp'\"",
 )
 # Wording before a grade that makes it history rather than the news ("no longer inadequate").
 GRADE_NEGATED = re.compile(
@@ -231,7 +233,7 @@ GRADE_NEGATED = re.compile(
 # Wording after a grade that dates it: "judged inadequate in March 2015", "rated good three
 # years ago", "inadequate at its last inspection" are history.
 GRADE_DATED = re.compile(
-    rf"{Q},?\s+(?:(?:in|since|back in)\s+(?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\b"
+    rf"{Q},?\s+(?:by\s+[Oo]fsted\s+)?(?:(?:in|since|back in)\s+(?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\b"
     r"|(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\s+years\s+ago|last\s+year"
     r"|(?:at|in|during|following)\s+(?:its|their|the)\s+(?:last|previous|earlier)\b"
     r"|when\s+(?:it\s+was\s+|they\s+were\s+)?last\b|back\s+in\b)"
@@ -255,7 +257,7 @@ OFSTED_WORDS: tuple[str, ...] = (
     "visit",
 )
 OFSTED_WORDS += ("systemic", "watchdogs", "typically lead", "inconsistent experiences")
-OFSTED_WORDS += ("written statement",)
+OFSTED_WORDS += ("written statement", "ilacs")
 SCHOOL_WORDS: tuple[str, ...] = ("school", "academ", "pupil", "teacher", "gcse", "sixth form")
 SCHOOL_WORDS += ("classroom", "nursery", "college", "lessons")
 TYPE_WORDS = (

@@ -6,7 +6,7 @@ each stage can be tested with plain values and no server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -253,6 +253,9 @@ class PollContext:
     watched: tuple[Council, ...]
     now: Clock
     full_history: bool = False  # backfill: read every provider page of watched councils
+    # Keys of the items this source already stored, loaded only when a changed body is parsed
+    # (a 304 costs no query); items under these keys are not built again.
+    seen: Callable[[], Collection[str]] = frozenset
 
 
 class Source(Protocol):

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scraper.cli.commands import main
 from scraper.judge.councils import load_register
-from scraper.models import Detection, Report, SourceResult, Validators
+from scraper.models import Detection, Item, Report, SourceResult, Validators
 from scraper.store import Notice, PollRecord, Route, Store
 from scraper.store.db import head_revision, make_engine, upgrade
 from scraper.store.schema import alerts
@@ -289,3 +289,19 @@ def test_unclaim_alerts_hands_back_only_the_rows_named(db_url: str) -> None:
     assert store.unclaim_alerts("a", T0, [hook.id]) == 1
     status = {r.channel: (r.status, r.attempts) for r in store.alerts()}
     assert status == {"hook": ("pending", 0), "mail": ("sending", 1)}
+
+
+def test_seen_keys_are_the_items_one_source_stored(db_url: str) -> None:
+    """seen_keys returns every item key stored for that source, and none of another source's."""
+    store = Store.open(db_url)
+
+    def item(source: str, key: str) -> Item:
+        return Item(source=source, key=key, title=key, url=None, published=None)
+
+    for source, keys in (("feed-a", ["k1", "k2"]), ("feed-b", ["k3"])):
+        rows = [(item(source, k), None, None) for k in keys]
+        rec = PollRecord(SourceResult(source=source), rows, [], [], baseline=True)
+        store.record_poll(rec, old=store.load_state(source), now=T0, routes=lambda d: [])
+    assert store.seen_keys("feed-a") == {"k1", "k2"}
+    assert store.seen_keys("feed-b") == {"k3"}
+    assert store.seen_keys("feed-c") == frozenset()

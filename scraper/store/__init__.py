@@ -87,6 +87,11 @@ class Store:
             records.save_success(conn, rec.result, old, now)
         return new
 
+    def seen_keys(self, source: str) -> frozenset[str]:
+        """Keys of every item this source has stored: one indexed query per changed feed."""
+        with reading(self.engine) as conn:
+            return records.item_keys(conn, source)
+
     def record_failure(self, name: str, error: str, now: datetime) -> None:
         with transaction(self.engine) as conn:
             records.save_failure(conn, name, error, now)

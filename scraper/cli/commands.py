@@ -12,13 +12,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scraper.cli import logs
 from scraper.cli.args import build_parser
 from scraper.errors import ConfigError, ScraperError
 from scraper.judge.councils import load_register
-from scraper.settings.config import Settings, config_path, describe, load_settings
+
+if TYPE_CHECKING:  # pydantic and the config models load only for commands that read config
+    from scraper.settings.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from scraper.settings.config import config_path, load_settings
+
     return load_settings(config_path(args.config))
 
 
@@ -114,6 +118,7 @@ def cmd_test_source(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from scraper.run.daemon import run_daemon
+    from scraper.settings.config import config_path
 
     return run_daemon(config_path(args.config))
 
@@ -322,6 +327,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from scraper.settings.config import describe
+
     for line in describe(_settings(args)):
         print(line)
     print("configuration OK")

@@ -305,3 +305,24 @@ def test_seen_keys_are_the_items_one_source_stored(db_url: str) -> None:
     assert store.seen_keys("feed-a") == {"k1", "k2"}
     assert store.seen_keys("feed-b") == {"k3"}
     assert store.seen_keys("feed-c") == frozenset()
+
+
+def test_record_polls_stores_several_sources_together(db_url: str) -> None:
+    """record_polls stores each poll's items, validators and cursor, as record_poll would."""
+    store = Store.open(db_url)
+    batch = []
+    for source in ("feed-a", "feed-b"):
+        result = SourceResult(
+            source=source,
+            validators={f"https://{source}.example/": Validators(etag='"1"')},
+            cursor={"body_sha256": source},
+        )
+        rows = [(Item(source=source, key=f"{source}-k", title="t", url=None, published=None),
+                 None, None)]  # fmt: skip
+        batch.append((PollRecord(result, rows, [], [], baseline=False), store.load_state(source)))
+    assert store.record_polls(batch, now=T0, routes=lambda d: []) == []
+    for source in ("feed-a", "feed-b"):
+        state = store.load_state(source)
+        assert store.seen_keys(source) == {f"{source}-k"}
+        assert state.cursor == {"body_sha256": source} and state.polls == 1
+        assert state.validators == {f"https://{source}.example/": Validators(etag='"1"')}

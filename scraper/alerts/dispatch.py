@@ -19,12 +19,8 @@ from typing import TYPE_CHECKING, Any
 from scraper import failpoints
 from scraper.clock import LONDON, utcnow
 from scraper.models import Delivery
-from scraper.settings.config import (
-    EmailChannelConfig,
-    Settings,
-    WebhookChannelConfig,
-    parse_duration,
-)
+from scraper.settings.config import Settings
+from scraper.settings.schema import Channel, EmailChannelConfig, WebhookChannelConfig
 from scraper.store import AlertRow, Notice, Store
 
 if TYPE_CHECKING:  # the channel modules (SMTP, email rendering) load on the first send only
@@ -35,7 +31,6 @@ log = logging.getLogger(__name__)
 # Standard Webhooks example schedule: delay before attempt n+1 after n failed attempts.
 RETRY_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 RETRY_AFTER_CAP = 3600.0
-Channel = WebhookChannelConfig | EmailChannelConfig
 
 
 def is_gone(delivery: Delivery) -> bool:
@@ -116,7 +111,7 @@ class Dispatcher:
         self.store = store
         self.now = now
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-        self.lease = lease if lease is not None else parse_duration(settings.raw.daemon.alert_lease)
+        self.lease = lease if lease is not None else settings.daemon.alert_lease.total_seconds()
         self.channels: dict[str, Channel] = {c.name: c for c in settings.channels}
         self.disabled: set[str] = set()  # channels disabled by a 410, refreshed per claim
 
@@ -173,7 +168,7 @@ class Dispatcher:
     def _target(self, channel: Channel) -> WebhookTarget | SmtpTarget:
         """The sending target; ValueError (never quoting a secret) when it cannot be built."""
         if isinstance(channel, WebhookChannelConfig):
-            return webhook_target(channel, self.settings.raw.http.user_agent)
+            return webhook_target(channel, self.settings.http.user_agent)
         return smtp_target(channel)
 
     def _each(

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from scraper.models import Council, Detection
-from scraper.settings.config import EmailChannelConfig, WebhookChannelConfig
+from scraper.settings.schema import Channel, EmailChannelConfig
 from scraper.store import Route
-
-Channel = WebhookChannelConfig | EmailChannelConfig
 
 
 def wants(channel: Channel, councils: tuple[Council, ...] | None, det: Detection) -> bool:

@@ -11,9 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from scraper.models import HttpPolicy, Source
-from scraper.settings.config import FeedSourceConfig, HtmlSourceConfig, OfstedSourceConfig
-
-SourceConfig = OfstedSourceConfig | FeedSourceConfig | HtmlSourceConfig
+from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 
 # The Ofsted site blocks and rate-limits scrapers: never faster than this, and a 403 is
 # treated as "slow down" (retried with backoff) rather than as a final answer.

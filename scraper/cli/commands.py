@@ -44,6 +44,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "alerts": _command("alerting", "cmd_alerts"),
     "check-config": _command("admin", "cmd_check_config"),
     "db": _command("admin", "cmd_db"),
+    "schema": _command("admin", "cmd_schema"),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from scraper.models import Detection, Item, Report, SourceResult
+from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
 from scraper.store import queue, records
 from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
@@ -248,7 +248,7 @@ class Store:
         with transaction(self.engine) as conn:
             queue.set_last_digest(conn, channel, slot, now)
 
-    def payload(self, detection_id: str) -> dict[str, Any] | None:
+    def payload(self, detection_id: str) -> AlertPayload | None:
         """The webhook `data` object of a stored detection."""
         row = self.detection(detection_id)
         return records.payload(row) if row else None

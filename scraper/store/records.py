@@ -10,7 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from scraper.models import Detection, Item, Report, SourceResult, Validators
+from scraper.models import (
+    AlertPayload,
+    Detection,
+    Item,
+    Report,
+    ReportRecord,
+    SourceResult,
+    Validators,
+)
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
 
@@ -196,6 +204,7 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
             "summary": det.summary,
             "councils": [c.ref() for c in det.councils],
             "visit_dates": [d.isoformat() for d in det.visit_dates],
+            **_visit_facts(det),
             "evidence": [
                 {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
                 for e in det.evidence
@@ -210,6 +219,12 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
                 conn, detection_councils, {"detection_id": det.id, "gss_code": c.gss_code}
             )
     return new
+
+
+def _visit_facts(det: Detection) -> dict[str, Any]:
+    """Visit facts only when known: a database not yet upgraded to 0005 can still record news."""
+    facts = {"visit_number": det.visit_number, "inadequate_since": det.inadequate_since}
+    return {k: v for k, v in facts.items() if v is not None}
 
 
 def detection_by_story(conn: Connection, story_key: str) -> str | None:
@@ -315,9 +330,12 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored detection as the webhook `data` object (the published payload)."""
-    first_seen = utc(row["first_seen"])
+def payload(row: Mapping[str, Any]) -> AlertPayload:
+    """A stored detection as the published payload (validated on the way out)."""
+    return AlertPayload.model_validate(_payload_fields(row))
+
+
+def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -330,30 +348,34 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "judgement": row["judgement"],
         "source": row["source"],
         "summary": row["summary"],
-        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        "first_seen": utc(row["first_seen"]),
+        "visit_number": row.get("visit_number"),
+        "inadequate_since": row.get("inadequate_since"),
+        "evidence": list(row.get("evidence") or []) or None,
     }
 
 
-def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
+def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:
     """A stored report as `reports --json` prints it: the detection fields plus report facts."""
-    base = payload(
+    base = _payload_fields(
         {
             **row,
             "id": row["report_key"],
             "kind": "ofsted_report",
             "title": row["label"],
             "councils": councils,
+            "evidence": None,
         }
     )
-    return {
-        **base,
-        "label": row["label"],
-        "pdf_published": row["pdf_published"],
-        "sub_judgements": dict(row["sub_judgements"] or {}),
-        "visit_number": row["visit_number"],
-        "inadequate_since": row["inadequate_since"],
-        "text_available": bool(row["text_available"]),
-        "available": bool(row["available"]),
-        "council_name": row["council_name"],
-        "urn": row["urn"],
-    }
+    return ReportRecord.model_validate(
+        {
+            **base,
+            "label": row["label"],
+            "pdf_published": row["pdf_published"],
+            "sub_judgements": dict(row["sub_judgements"] or {}),
+            "text_available": bool(row["text_available"]),
+            "available": bool(row["available"]),
+            "council_name": row["council_name"],
+            "urn": row["urn"],
+        }
+    )

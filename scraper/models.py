@@ -343,6 +343,9 @@ class SourceResult:
     requests: int = 0
     bytes_read: int = 0
     warnings: tuple[str, ...] = ()
+    # Parts that failed while the rest was read and is stored (one Ofsted council's page or
+    # file): the poll counts as failed, and the source retries those parts next time.
+    errors: tuple[str, ...] = ()
 
 
 class Fetch(Protocol):

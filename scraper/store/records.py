@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
+from scraper.httputil import redact_url
 from scraper.models import (
     AlertPayload,
     Detection,
@@ -36,6 +37,8 @@ class SourceState:
     last_error: str | None = None
     consecutive_failures: int = 0
     polls: int = 0
+    not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
+    not_before_host: str | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -68,6 +71,8 @@ def load_state(conn: Connection, name: str) -> SourceState:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"],
         polls=row["polls"],
+        not_before=utc(row["not_before"]),
+        not_before_host=row["not_before_host"],
     )
 
 
@@ -87,8 +92,9 @@ def _ensure_state(conn: Connection, name: str) -> None:
 def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
     """Validators and cursor change only with a successful poll, so a failed one loses nothing."""
     _ensure_state(conn, result.source)
-    merged = {u: _validators_json(v) for u, v in old.validators.items()}
-    merged.update({u: _validators_json(v) for u, v in result.validators.items()})
+    # Keyed by URL without credentials: a token in a feed URL is never stored.
+    merged = {redact_url(u): _validators_json(v) for u, v in old.validators.items()}
+    merged.update({redact_url(u): _validators_json(v) for u, v in result.validators.items()})
     values: dict[str, Any] = {
         "validators": {u: v for u, v in merged.items() if v},
         "last_poll_at": now,
@@ -96,24 +102,41 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
         "consecutive_failures": 0,
         "polls": source_state.c.polls + 1,
     }
+    if old.not_before is not None or old.not_before_host is not None:
+        values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
 
 
-def save_failure(conn: Connection, name: str, error: str, now: datetime) -> None:
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A host's Retry-After deferral: no request to `host` (hostname:port) before `until`."""
+
+    host: str
+    until: datetime
+
+
+def save_failure(
+    conn: Connection, name: str, error: str, now: datetime, deferral: Deferral | None = None
+) -> None:
     _ensure_state(conn, name)
-    conn.execute(
-        update(source_state)
-        .where(source_state.c.name == name)
-        .values(
-            last_poll_at=now,
-            last_failure_at=now,
-            last_error=error[:2000],
-            consecutive_failures=source_state.c.consecutive_failures + 1,
-            polls=source_state.c.polls + 1,
-        )
-    )
+    values: dict[str, Any] = {
+        "last_poll_at": now,
+        "last_failure_at": now,
+        "last_error": error[:2000],
+        "consecutive_failures": source_state.c.consecutive_failures + 1,
+        "polls": source_state.c.polls + 1,
+    }
+    if deferral is not None:
+        values.update(not_before=deferral.until, not_before_host=deferral.host[:300])
+    conn.execute(update(source_state).where(source_state.c.name == name).values(**values))
 
 
 def _validators_json(v: Validators) -> dict[str, str]:

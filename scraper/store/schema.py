@@ -37,6 +37,10 @@ source_state = Table(
     Column("polls", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),  # multi-instance: who polls this source now
     Column("lease_until", DateTime(timezone=True)),
+    # A Retry-After too long to wait out in-line: no request to that host before then, in this
+    # process or the next run (host = hostname:port, never credentials).
+    Column("not_before", DateTime(timezone=True)),
+    Column("not_before_host", String(300)),
 )
 
 items = Table(

@@ -6,7 +6,7 @@ each stage can be tested with plain values and no server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -387,6 +387,9 @@ class PollContext:
     watched: tuple[Council, ...]
     now: Clock
     full_history: bool = False  # backfill: read every provider page of watched councils
+    # Keys of the items this source already stored, loaded only when a changed body is parsed
+    # (a 304 costs no query); items under these keys are not built again.
+    seen: Callable[[], Collection[str]] = frozenset
 
 
 class Source(Protocol):

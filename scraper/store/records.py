@@ -171,6 +171,12 @@ def save_items(
     )
 
 
+def item_keys(conn: Connection, source: str) -> frozenset[str]:
+    """The (source, item_key) unique index answers this without reading the table."""
+    rows = conn.execute(select(items.c.item_key).where(items.c.source == source)).scalars()
+    return frozenset(rows)
+
+
 def save_report(
     conn: Connection, source: str, report: Report, gss: str | None, now: datetime
 ) -> bool:

@@ -93,7 +93,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.now = now
-        self.judge = Judge(settings.watched, settings.report_types)
+        self.judge = judge_for(settings)
         self.routes = router(settings.channels, settings.channel_councils)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
@@ -325,6 +325,16 @@ class Pipeline:
         return council.gss_code if council else None
 
 
+def judge_for(settings: Settings) -> Judge:
+    """The watchlist's one judge, with its local aliases and the sources' own councils."""
+    return Judge(
+        settings.watched,
+        settings.report_types,
+        aliases=settings.aliases,
+        source_councils=settings.source_councils,
+    )
+
+
 def preview_source(
     settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
 ) -> list[dict[str, Any]]:
@@ -341,7 +351,7 @@ def preview_source(
         now=now,
     )
     result = build_source(cfg).poll(ctx)
-    judge, moment = Judge(settings.watched, settings.report_types), now()
+    judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [
         _report_row(report, judge.report(report, source=result.source, now=moment))

@@ -221,19 +221,7 @@ class OfstedSource:
         page holds a report of that date or later; otherwise the page is read again next poll,
         so a letter listed before its page shows it is never skipped for good.
         """
-        try:
-            fetched = http.get(entry.provider_url, accept="text/html")
-            _require_ok(fetched, entry.provider_url)
-            name, links = parse_provider_page(
-                fetched.body,
-                base_url=fetched.url or entry.provider_url,
-                monitoring_labels=self.monitoring_labels,
-                source=self.name,
-            )
-        except HostDeferredError:
-            raise  # the whole host asked us to wait: not this council's failure
-        except ScraperError as exc:
-            raise _CouncilFailure("provider page", exc) from exc
+        name, links = self._provider_page(http, entry)
         urn = entry.urn
         caught_up = _caught_up(entry, links)
         if memory.is_newly_watched(urn) and not ctx.full_history:
@@ -263,6 +251,24 @@ class OfstedSource:
             if key not in seen:
                 seen.append(key)
         return reports, caught_up
+
+    def _provider_page(
+        self, http: _Counting, entry: ListingEntry
+    ) -> tuple[str, list[ProviderLink]]:
+        """The provider's name and links; any failure is this council's (_CouncilFailure)."""
+        try:
+            fetched = http.get(entry.provider_url, accept="text/html")
+            _require_ok(fetched, entry.provider_url)
+            return parse_provider_page(
+                fetched.body,
+                base_url=fetched.url or entry.provider_url,
+                monitoring_labels=self.monitoring_labels,
+                source=self.name,
+            )
+        except HostDeferredError:
+            raise  # the whole host asked us to wait: not this council's failure
+        except ScraperError as exc:
+            raise _CouncilFailure("provider page", exc) from exc
 
     def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
         """One Report: the link's facts, confirmed or corrected by its PDF when readable."""

@@ -119,7 +119,12 @@ def rules_for(key: str, *, phrase: bool = False) -> Rules:
 
 def accepted(rules: Rules, text: str, found: re.Match[str]) -> bool:
     """Whether a pattern hit really names the place, by the name's collision rules."""
-    before, after = text[: found.start()], text[found.end() :]
+    # Bounded windows: every rule looks at most this far, and slicing the whole remainder
+    # for each of many hits would cost a copy of the story per hit.
+    before, after = (
+        text[max(0, found.start() - 60) : found.start()],
+        text[found.end() : found.end() + 160],
+    )
     if any(p.match(after) for p in rules.not_after):
         return False
     if any(p.search(before[-40:]) for p in rules.not_before):

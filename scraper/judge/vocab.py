@@ -36,26 +36,38 @@ def rx_by_letter(groups: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
 # Who inspected. Joint inspections are often reported by their inspectorates ("the joint
 # inspectorates of social care, health, police and probation") and area SEND inspections by their
 # outcome wording, without the word "Ofsted".
-OFSTED = rx(
-    r"\bofsted\b",
-    r"\b(?:his|her) majesty's inspectors?\b",
-    r"joint targeted area inspection",
-    r"\bJTAI\b",
-    r"\bjoint (?:area |multi-agency )?inspections?\b",
-    r"\b(?:joint|four|three|other|the) inspectorates\b",
-    r"\b(?:joint|four|three) watchdogs\b",
-    r"\bmulti-agency inspections?\b",
-    r"\binspectors from (?:children's )?social care, health\b",
-    r"\binspectors?\b[^.]{0,120}\blocal area partnership",
-    r"\btypically lead to positive experiences",
-    r"\binconsistent experiences and outcomes",
-    r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
-    r"\bwritten statement of action",
-    r"\barea (?-i:SEND) (?:full |re-?)?inspection",
-    r"(?-i:SEND) (?:area )?inspection",
-    r"\bsystemic failings\b",
-    r"\bILACS\b",
-    lead="ohjftasmiw",
+OFSTED = rx_by_letter(
+    {
+        "o": (r"\bofsted\b", r"\bother inspectorates\b"),
+        "h": (r"\b(?:his|her) majesty's inspectors?\b",),
+        "j": (
+            r"joint targeted area inspection",
+            r"\bJTAI\b",
+            r"\bjoint (?:area |multi-agency )?inspections?\b",
+            r"\bjoint inspectorates\b",
+            r"\bjoint watchdogs\b",
+        ),
+        "f": (r"\bfour (?:inspectorates|watchdogs)\b",),
+        "t": (
+            r"\bthree (?:inspectorates|watchdogs)\b",
+            r"\bthe inspectorates\b",
+            r"\btypically lead to positive experiences",
+        ),
+        "m": (r"\bmulti-agency inspections?\b",),
+        "i": (
+            r"\binspectors from (?:children's )?social care, health\b",
+            r"\binspectors?\b[^.]{0,120}\blocal area partnership",
+            r"\binconsistent experiences and outcomes",
+            r"\bILACS\b",
+        ),
+        "s": (
+            r"(?-i:SEND) (?:area )?inspection",
+            r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
+            r"\bsystemic failings\b",
+        ),
+        "w": (r"\bwritten statement of action",),
+        "a": (r"\barea (?-i:SEND) (?:full |re-?)?inspection",),
+    }
 )
 INSPECTOR_VISIT = rx(
     r"\binspectors?\b.{0,200}\b(?:monitoring|focused) visit", lead="i", flags=_I | re.S

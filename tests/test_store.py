@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from scraper.alerts.dispatch import notice_payload
 from scraper.cli.commands import main
 from scraper.judge.councils import load_register
 from scraper.models import Detection, Report, SourceResult, Validators
-from scraper.store import Notice, PollRecord, Route, Store
+from scraper.store import Notice, PollRecord, Route, SourceState, Store
 from scraper.store.db import head_revision, make_engine, upgrade
 from scraper.store.schema import alerts
 
@@ -56,6 +57,7 @@ def record(
     baseline: bool = False,
     validators: dict[str, Validators] | None = None,
     cursor: dict[str, object] | None = None,
+    old: SourceState | None = None,
 ) -> list[Detection]:
     result = SourceResult(source="ofsted", validators=validators or {}, cursor=cursor)
     rec = PollRecord(
@@ -65,7 +67,7 @@ def record(
         detections=[(d, None) for d in dets],
         baseline=baseline,
     )
-    old = store.load_state("ofsted")
+    old = old or store.load_state("ofsted")
     return store.record_poll(rec, old=old, now=T0, routes=lambda d: [Route("hook"), Route("mail")])
 
 
@@ -216,7 +218,8 @@ def test_db_upgrade_migrates_a_0001_database(
     new columns exist, the alert is kept, and 0002 downgrades and re-applies cleanly."""
     engine = make_engine(db_url)
     _alembic_at(engine, "0001")
-    record(Store(engine), [detection()])
+    # The state is given, not read: today's code cannot read a 0001 source_state table.
+    record(Store(engine), [detection()], old=SourceState("ofsted"))
     config = tmp_path / "c.toml"
     config.write_text(f'[storage]\nurl = "{db_url}"\n[watchlist]\ncouncils = ["Reading"]\n')
     assert main(["--config", str(config), "db", "upgrade"]) == 0
@@ -246,7 +249,8 @@ def test_bury_alert_disables_a_channel_once_and_enable_requeues(db_url: str) -> 
     one, two = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
 
     def notice(n: int) -> Notice:
-        return Notice("mail", f"disabled:hook:{n}", one.detection_id, {"title": "hook disabled"})
+        data = notice_payload(f"disabled:hook:{n}", "channel_disabled", "hook disabled", "", T0)
+        return Notice("mail", f"disabled:hook:{n}", one.detection_id, data)
 
     assert store.bury_alert(one.id, T0, "HTTP 410", "a", notice=notice(1), disable="hook")
     assert not store.bury_alert(two.id, T0, "HTTP 410", "a", notice=notice(2), disable="hook")
@@ -269,13 +273,14 @@ def test_bury_alert_queues_each_notice_key_once(db_url: str) -> None:
     store = Store.open(db_url)
     record(store, [detection()])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
-    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, {"summary": "gave up"})
+    data = notice_payload(f"dead:{row.message_id}", "alert_failed", "", "gave up", T0)
+    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, data)
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     store.requeue_alerts(T0, [row.id])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     notices = [r for r in store.alerts() if r.notice is not None]
-    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, {"summary": "gave up"})]
+    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, data)]
     assert notices[0].title == "Monitoring visit", "a notice without a title shows its cause"
     assert not store.disabled_channels()
 

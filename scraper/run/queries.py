@@ -12,7 +12,7 @@ from scraper.judge.councils import load_register
 from scraper.models import Council
 from scraper.settings.config import Settings
 from scraper.store import Store
-from scraper.store.records import evidence, payload, report_payload
+from scraper.store.records import payload, report_payload
 
 
 def search_councils(query: str) -> list[Council]:
@@ -74,7 +74,7 @@ def report_rows(
     out = []
     for row in store.reports(urns=urns, report_type=report_type, since=since):
         council = register.by_urn(row["urn"])
-        out.append(report_payload(row, [council.ref()] if council else []))
+        out.append(report_payload(row, [council.ref()] if council else []).data())
     return out
 
 
@@ -91,4 +91,4 @@ def detection_rows(
     rows = store.detections(
         gss_codes=codes, report_type=report_type, since=since, include_baseline=include_baseline
     )
-    return [{**payload(row), "evidence": evidence(row)} for row in rows]
+    return [payload(row).data() for row in rows]

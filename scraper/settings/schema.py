@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from scraper.httputil import redact_url
 from scraper.models import HttpPolicy
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -187,6 +188,11 @@ class _SourceBase(_Strict):
         if v is not None and len(v.split()) != 5:
             raise ValueError("must have five fields: minute hour day month weekday")
         return v
+
+    @property
+    def shown_url(self) -> str:
+        """The source's URL as printed or logged: credentials in it replaced by ***."""
+        return redact_url(str(getattr(self, "url", "")))
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:

@@ -9,14 +9,23 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from scraper.models import Detection, Item, Report, SourceResult
+from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
 from scraper.store import queue, records
 from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
-from scraper.store.records import Route, SourceState
+from scraper.store.records import Deferral, Route, SourceState
 from scraper.store.schema import detections
 
-__all__ = ["AlertRow", "DisabledChannel", "Notice", "PollRecord", "Route", "SourceState", "Store"]
+__all__ = [
+    "AlertRow",
+    "Deferral",
+    "DisabledChannel",
+    "Notice",
+    "PollRecord",
+    "Route",
+    "SourceState",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +106,12 @@ class Store:
             records.save_success(conn, rec.result, old, now)
         return new
 
-    def record_failure(self, name: str, error: str, now: datetime) -> None:
+    def record_failure(
+        self, name: str, error: str, now: datetime, deferral: Deferral | None = None
+    ) -> None:
+        """A failed poll: validators and cursor stay; a host's Retry-After is remembered."""
         with transaction(self.engine) as conn:
-            records.save_failure(conn, name, error, now)
+            records.save_failure(conn, name, error, now, deferral)
 
     def known_detection_ids(self, ids: Collection[str]) -> set[str]:
         """Which of `ids` are already stored detections."""
@@ -238,7 +250,7 @@ class Store:
         with transaction(self.engine) as conn:
             queue.set_last_digest(conn, channel, slot, now)
 
-    def payload(self, detection_id: str) -> dict[str, Any] | None:
+    def payload(self, detection_id: str) -> AlertPayload | None:
         """The webhook `data` object of a stored detection."""
         row = self.detection(detection_id)
         return records.payload(row) if row else None

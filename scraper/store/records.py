@@ -10,7 +10,16 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from scraper.models import Detection, Item, Report, SourceResult, Validators
+from scraper.httputil import redact_url
+from scraper.models import (
+    AlertPayload,
+    Detection,
+    Item,
+    Report,
+    ReportRecord,
+    SourceResult,
+    Validators,
+)
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
 
@@ -28,6 +37,8 @@ class SourceState:
     last_error: str | None = None
     consecutive_failures: int = 0
     polls: int = 0
+    not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
+    not_before_host: str | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -60,6 +71,8 @@ def load_state(conn: Connection, name: str) -> SourceState:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"],
         polls=row["polls"],
+        not_before=utc(row["not_before"]),
+        not_before_host=row["not_before_host"],
     )
 
 
@@ -79,8 +92,9 @@ def _ensure_state(conn: Connection, name: str) -> None:
 def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
     """Validators and cursor change only with a successful poll, so a failed one loses nothing."""
     _ensure_state(conn, result.source)
-    merged = {u: _validators_json(v) for u, v in old.validators.items()}
-    merged.update({u: _validators_json(v) for u, v in result.validators.items()})
+    # Keyed by URL without credentials: a token in a feed URL is never stored.
+    merged = {redact_url(u): _validators_json(v) for u, v in old.validators.items()}
+    merged.update({redact_url(u): _validators_json(v) for u, v in result.validators.items()})
     values: dict[str, Any] = {
         "validators": {u: v for u, v in merged.items() if v},
         "last_poll_at": now,
@@ -88,24 +102,41 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
         "consecutive_failures": 0,
         "polls": source_state.c.polls + 1,
     }
+    if old.not_before is not None or old.not_before_host is not None:
+        values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
 
 
-def save_failure(conn: Connection, name: str, error: str, now: datetime) -> None:
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A host's Retry-After deferral: no request to `host` (hostname:port) before `until`."""
+
+    host: str
+    until: datetime
+
+
+def save_failure(
+    conn: Connection, name: str, error: str, now: datetime, deferral: Deferral | None = None
+) -> None:
     _ensure_state(conn, name)
-    conn.execute(
-        update(source_state)
-        .where(source_state.c.name == name)
-        .values(
-            last_poll_at=now,
-            last_failure_at=now,
-            last_error=error[:2000],
-            consecutive_failures=source_state.c.consecutive_failures + 1,
-            polls=source_state.c.polls + 1,
-        )
-    )
+    values: dict[str, Any] = {
+        "last_poll_at": now,
+        "last_failure_at": now,
+        "last_error": error[:2000],
+        "consecutive_failures": source_state.c.consecutive_failures + 1,
+        "polls": source_state.c.polls + 1,
+    }
+    if deferral is not None:
+        values.update(not_before=deferral.until, not_before_host=deferral.host[:300])
+    conn.execute(update(source_state).where(source_state.c.name == name).values(**values))
 
 
 def _validators_json(v: Validators) -> dict[str, str]:
@@ -187,6 +218,7 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
         "summary": det.summary,
         "councils": [c.ref() for c in det.councils],
         "visit_dates": [d.isoformat() for d in det.visit_dates],
+        **_visit_facts(det),
         "evidence": [
             {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
             for e in det.evidence
@@ -203,6 +235,12 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
                 conn, detection_councils, {"detection_id": det.id, "gss_code": c.gss_code}
             )
     return new
+
+
+def _visit_facts(det: Detection) -> dict[str, Any]:
+    """Visit facts only when known: a database not yet upgraded to 0005 can still record news."""
+    facts = {"visit_number": det.visit_number, "inadequate_since": det.inadequate_since}
+    return {k: v for k, v in facts.items() if v is not None}
 
 
 def detection_by_story(conn: Connection, story_key: str) -> str | None:
@@ -308,9 +346,12 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored detection as the webhook `data` object (the published payload)."""
-    first_seen = utc(row["first_seen"])
+def payload(row: Mapping[str, Any]) -> AlertPayload:
+    """A stored detection as the published payload (validated on the way out)."""
+    return AlertPayload.model_validate(_payload_fields(row))
+
+
+def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -323,39 +364,35 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "judgement": row["judgement"],
         "source": row["source"],
         "summary": row["summary"],
-        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        "first_seen": utc(row["first_seen"]),
+        "visit_number": row.get("visit_number"),
+        "inadequate_since": row.get("inadequate_since"),
+        "evidence": list(row.get("evidence") or []) or None,
+        "reasons": list(row.get("reasons") or []) or None,
     }
 
 
-def evidence(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Why a stored detection was made: the deciding rules and the words naming each council."""
-    councils = [
-        {"council": e["council"], "text": e["text"], "where": e["where"]}
-        for e in row.get("evidence") or []
-    ]
-    return {"reasons": list(row.get("reasons") or []), "councils": councils}
-
-
-def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
+def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:
     """A stored report as `reports --json` prints it: the detection fields plus report facts."""
-    base = payload(
+    base = _payload_fields(
         {
             **row,
             "id": row["report_key"],
             "kind": "ofsted_report",
             "title": row["label"],
             "councils": councils,
+            "evidence": None,
         }
     )
-    return {
-        **base,
-        "label": row["label"],
-        "pdf_published": row["pdf_published"],
-        "sub_judgements": dict(row["sub_judgements"] or {}),
-        "visit_number": row["visit_number"],
-        "inadequate_since": row["inadequate_since"],
-        "text_available": bool(row["text_available"]),
-        "available": bool(row["available"]),
-        "council_name": row["council_name"],
-        "urn": row["urn"],
-    }
+    return ReportRecord.model_validate(
+        {
+            **base,
+            "label": row["label"],
+            "pdf_published": row["pdf_published"],
+            "sub_judgements": dict(row["sub_judgements"] or {}),
+            "text_available": bool(row["text_available"]),
+            "available": bool(row["available"]),
+            "council_name": row["council_name"],
+            "urn": row["urn"],
+        }
+    )

@@ -37,6 +37,10 @@ source_state = Table(
     Column("polls", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),  # multi-instance: who polls this source now
     Column("lease_until", DateTime(timezone=True)),
+    # A Retry-After too long to wait out in-line: no request to that host before then, in this
+    # process or the next run (host = hostname:port, never credentials).
+    Column("not_before", DateTime(timezone=True)),
+    Column("not_before_host", String(300)),
 )
 
 items = Table(
@@ -102,6 +106,8 @@ detections = Table(
     Column("reasons", JSON),  # why it was detected (revision 0003; NULL on older rows)
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),  # recorded silently
+    Column("visit_number", Integer),  # ordinal of a monitoring visit
+    Column("inadequate_since", String(7)),  # "YYYY-MM" of the judgement a visit follows
     Index("ix_detections_first_seen", "first_seen"),
     Index("ix_detections_title_key", "title_key"),
 )

@@ -20,6 +20,7 @@ import lxml.html
 from lxml import etree
 
 from scraper.errors import FetchError, ParseError
+from scraper.httputil import redact_url, strip_userinfo
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.dates import parse_uk_date
 from scraper.ingest.xmlsafe import UnsafeXmlError, parse_feed_bytes
@@ -223,7 +224,8 @@ def _published(entry: Mapping[str, Any]) -> datetime | None:
 def _web_url(raw: str | None, base: str) -> str | None:
     if not raw:
         return None
-    absolute = urljoin(base, raw.strip())
+    # A relative link resolved against a feed URL with user:password@ would carry them along.
+    absolute = strip_userinfo(urljoin(base, raw.strip()))
     return canonical_url(absolute) if urlsplit(absolute).scheme in ("http", "https") else None
 
 
@@ -317,21 +319,22 @@ def poll_url(
     parse: Callable[[Fetched], ParsedFeed],
 ) -> SourceResult:
     """One conditional GET of `url`, then `parse`; a 304 keeps the stored validators."""
-    stored = ctx.validators.get(url)
+    key = redact_url(url)  # validators are stored by URL: never with its credentials
+    stored = ctx.validators.get(key)
     fetched = ctx.fetch.get(url, validators=stored, max_bytes=max_bytes, accept=accept)
     if fetched.not_modified:
         kept = stored if fetched.validators.is_empty() else fetched.validators
         return SourceResult(
-            source=source, validators={url: kept or Validators()}, not_modified=True, requests=1
+            source=source, validators={key: kept or Validators()}, not_modified=True, requests=1
         )
     if not 200 <= fetched.status < 300:
         raise FetchError(url, f"unexpected HTTP status {fetched.status}", status=fetched.status)
     parsed = parse(fetched)
-    log.debug("parsed source=%s url=%s items=%d", source, url, len(parsed.items))
+    log.debug("parsed source=%s url=%s items=%d", source, redact_url(url), len(parsed.items))
     return SourceResult(
         source=source,
         items=parsed.items,
-        validators={url: fetched.validators},
+        validators={key: fetched.validators},
         requests=1,
         bytes_read=len(fetched.body),
         warnings=parsed.warnings,

@@ -263,7 +263,7 @@ def test_classify_reasons_name_the_words_and_the_field() -> None:
     assert result.relevant
     assert result.reasons == (
         'Ofsted: "Ofsted" in body',
-        'children\'s services: "Family services" in title (mentions=3)',
+        'children\'s services: "Family services" in title',
         'type inspection: "rated \'outstanding" in title',
         'judgement outstanding: "rated \'outstanding" in title',
     )

@@ -36,6 +36,7 @@ from scraper.judge.vocab import (
     SCHOOL_WORDS,
     STRONG_TYPE,
     TYPE_WORDS,
+    strong_type_name,
 )
 from scraper.models import Classification, Item
 
@@ -162,9 +163,10 @@ def _relevance(story: _Story, folded: str, include_homes: bool) -> tuple[bool, l
     if ofsted is None:
         return False, [NO_OFSTED]
     both = story.both
-    mentions = CHILDRENS_SERVICES.finditer(both)
-    first = next(mentions, None)
-    services = 1 + sum(1 for _ in mentions) if first is not None else 0
+    first = CHILDRENS_SERVICES.search(both)
+    # Counting every mention matters only against school or home mentions; most stories have none.
+    counted = first is not None and ("home" in folded or _mentions_any(folded, SCHOOL_WORDS))
+    services = len(CHILDRENS_SERVICES.findall(both)) if counted else int(first is not None)
     rejected = _not_services(both, folded, services, include_homes)
     rejected = rejected or background_reason(story.title, story.text)
     if rejected is not None:
@@ -173,7 +175,8 @@ def _relevance(story: _Story, folded: str, include_homes: bool) -> tuple[bool, l
         where = f'"{first.group()}" in {story.where_in_both(first.start())}'
     else:
         where = story.first(CHILDRENS_HOME) or "children's homes"
-    return True, [f"Ofsted: {ofsted}", f"children's services: {where} (mentions={services})"]
+    count = f" (mentions={services})" if counted else ""
+    return True, [f"Ofsted: {ofsted}", f"children's services: {where}{count}"]
 
 
 def _not_services(both: str, folded: str, services: int, include_homes: bool) -> str | None:
@@ -202,7 +205,8 @@ def _report_type(story: _Story, folded: str) -> tuple[str | None, str | None]:
         found = STRONG_TYPE.search(story.both, start, end)
         if found is not None:
             where = story.where_in_both(found.start())
-            return found.lastgroup, f'type {found.lastgroup}: "{found.group()}" in {where}'
+            name = strong_type_name(found)
+            return name, f'type {name}: "{found.group()}" in {where}'
         found = INSPECTION_STRONG.search(plain, start, end)
         if found is not None:
             break

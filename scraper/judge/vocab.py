@@ -153,33 +153,73 @@ AREA_SEND_ONLY = rx(
 )
 
 ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
-# Report types whose wording is specific, in priority order for ties at the same position: one
-# alternation of named groups, whose leftmost match is the earliest type, ties to the first.
-STRONG_TYPES: tuple[tuple[str, str], ...] = (
-    (
-        "jtai",
-        r"joint targeted area inspection|\bJTAIs?\b|joint area child protection"
-        r"|\bjoint (?:area |multi-agency )?inspections?\b|\b(?:joint|four|three) inspectorates\b"
-        r"|\binspectorates (?:of|for) (?:social care|health|police|probation)"
-        r"|\b(?:joint|four|three) watchdogs\b|\bmulti-agency inspections?\b"
-        r"|\binspectors from (?:children's )?social care, health\b",
-    ),
-    (
-        "area_send",
-        r"\barea (?-i:SEND)\b|(?-i:SEND) (?:full |area |monitoring )?(?:re-?)?inspection"
-        r"|(?-i:SEND) re-?visit|\blocal area partnership|\bsystemic failings"
-        r"|\bwritten statement of action|\btypically lead to positive experiences"
-        r"|\binconsistent experiences and outcomes",
-    ),
-    (
-        "monitoring_visit",
-        rf"\bmonitoring (?:visits?|letter)"
-        rf"|\b{ORDINAL} (?:visit )?since .{{0,80}}?(?:judged|rated|found) {Q}inadequate"
-        r"|\bfollow[- ]up visit",
-    ),
-    ("focused_visit", r"\bfocus(?:s)?ed visits?\b|\btargeted visits?\b"),
+# Report types whose wording is specific, in priority order for ties at the same position:
+# "fourth monitoring visit since …": the ordinals grouped by first letter ("#": a digit).
+_ORDINALS_BY_LETTER = (
+    ("f", "(?:first|fourth|fifth)"),
+    ("s", "(?:second|sixth|seventh)"),
+    ("t", "(?:third|tenth)"),
+    ("e", "eighth"),
+    ("n", "ninth"),
+    ("#", r"\d+(?:st|nd|rd|th)"),
 )
-STRONG_TYPE = rx(*(f"(?P<{name}>{alt})" for name, alt in STRONG_TYPES), lead=r"jiaslmftenwt\d")
+_SINCE_INADEQUATE = rf".{{0,80}}?(?:judged|rated|found) {Q}inadequate"
+# (type, the letters its matches start with, "#" for a digit, alternative). They are grouped by
+# first letter (see rx_by_letter), so the leftmost match is the earliest type, ties to the first
+# listed.
+STRONG_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("jtai", "j", r"joint targeted area inspection"),
+    ("jtai", "j", r"\bJTAIs?\b"),
+    ("jtai", "j", r"joint area child protection"),
+    ("jtai", "j", r"\bjoint (?:area |multi-agency )?inspections?\b"),
+    ("jtai", "j", r"\bjoint inspectorates\b"),
+    ("jtai", "f", r"\bfour inspectorates\b"),
+    ("jtai", "t", r"\bthree inspectorates\b"),
+    ("jtai", "i", r"\binspectorates (?:of|for) (?:social care|health|police|probation)"),
+    ("jtai", "j", r"\bjoint watchdogs\b"),
+    ("jtai", "f", r"\bfour watchdogs\b"),
+    ("jtai", "t", r"\bthree watchdogs\b"),
+    ("jtai", "m", r"\bmulti-agency inspections?\b"),
+    ("jtai", "i", r"\binspectors from (?:children's )?social care, health\b"),
+    ("area_send", "a", r"\barea (?-i:SEND)\b"),
+    ("area_send", "s", r"(?-i:SEND) (?:full |area |monitoring )?(?:re-?)?inspection"),
+    ("area_send", "s", r"(?-i:SEND) re-?visit"),
+    ("area_send", "l", r"\blocal area partnership"),
+    ("area_send", "s", r"\bsystemic failings"),
+    ("area_send", "w", r"\bwritten statement of action"),
+    ("area_send", "t", r"\btypically lead to positive experiences"),
+    ("area_send", "i", r"\binconsistent experiences and outcomes"),
+    ("monitoring_visit", "m", r"\bmonitoring (?:visits?|letter)"),
+    *(
+        ("monitoring_visit", letter, rf"\b{words} (?:visit )?since {_SINCE_INADEQUATE}")
+        for letter, words in _ORDINALS_BY_LETTER
+    ),
+    ("monitoring_visit", "f", r"\bfollow[- ]up visit"),
+    ("focused_visit", "f", r"\bfocus(?:s)?ed visits?\b"),
+    ("focused_visit", "t", r"\btargeted visits?\b"),
+)
+
+
+def _strong_groups() -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for _, letters, alternative in STRONG_TYPES:
+        for letter in letters:
+            groups.setdefault(r"\d" if letter == "#" else letter, []).append(alternative)
+    return {letter: tuple(alts) for letter, alts in groups.items()}
+
+
+STRONG_TYPE = rx_by_letter(_strong_groups())
+_STRONG_EACH = tuple((name, re.compile(alt, _I)) for name, _, alt in STRONG_TYPES)
+
+
+def strong_type_name(found: re.Match[str]) -> str:
+    """The report type of a STRONG_TYPE match: the first listed alternative matching there."""
+    for name, pattern in _STRONG_EACH:
+        if pattern.match(found.string, found.start()):
+            return name
+    raise AssertionError(f"no strong type matches {found.group()!r}")  # pragma: no cover
+
+
 GRADE = (
     r"(outstanding|(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"
     r"|requir(?:es?|ed|ing) improvement(?: to be good)?|inadequate)"

@@ -67,12 +67,8 @@ def classify(item: Item, *, include_childrens_homes: bool = False) -> Classifica
     """Classify a feed item from its title, summary and body."""
     summary, body = _clean(item.summary), _clean(item.body)
     text = "\n".join(t for t in (summary, body) if t)
-    return classify_text(
-        item.title,
-        text,
-        include_childrens_homes=include_childrens_homes,
-        summary_len=len(summary) if summary else 0,
-    )
+    story = _Story(_clean(item.title), text, len(summary) if summary else 0)
+    return _classify(story, include_childrens_homes)
 
 
 def classify_text(
@@ -83,7 +79,10 @@ def classify_text(
     `summary_len` is where the body starts in `text` (the summary comes first), so a reason can
     name the field; -1 when the caller does not know.
     """
-    story = _Story(_clean(title), _clean(text), summary_len)
+    return _classify(_Story(_clean(title), _clean(text), summary_len), include_childrens_homes)
+
+
+def _classify(story: _Story, include_childrens_homes: bool) -> Classification:
     folded = gate_text(story.both)
     relevant, reasons = _relevance(story, folded, include_childrens_homes)
     report_type, type_reason = _report_type(story, folded)

@@ -228,24 +228,57 @@ GRADE = (
 # "inspection" ("improves to 'good' as Ofsted finds…", "earns 'outstanding'").
 # The bare word: it types a story only when no line has anything more specific.
 INSPECTION_WORD = rx(r"\b(?:re-?)?inspections?\b", lead="ri")
-INSPECTION_STRONG = rx(
-    rf"\bno longer {Q}inadequate",
-    rf"\bditch\w* {Q}inadequate",
-    rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
-    rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
-    rf"\b{GRADE}{Q} (?:ofsted )?(?:rating|grade|judgement)",
-    rf"{Q}adequate{Q} (?:ofsted )?rating",
-    rf"\b(?:services?|council|it|they|trust|authority|partnership) "
-    rf"(?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
-    rf"\b(?:are|is|was|were|now|still|remains?) (?:now |still )?{Q}{GRADE}\b",
-    rf"\bfrom {Q}\w+[\w ]*?{Q} to {Q}{GRADE}\b",
-    r"\bILACS\b",
-    rf"\b(?:improv|mov|ris|climb|jump|upgrad|downgrad|drop|fall|fell|slip)\w* (?:back )?"
-    rf"(?:up |down )?to {Q}{GRADE}\b",
-    rf"\b(?:earn|receiv|achiev|award|retain|keep|kept|secur|gain|given|get|got)\w* "
-    rf"(?:(?:a|an|its|the|their) )?{Q}{GRADE}\b",
-    lead="rindjogacsfmuetklwp'\"",
+_GRADE_WORDS = (  # GRADE's alternatives by first letter
+    ("o", "outstanding"),
+    ("g", r"(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"),
+    ("r", r"requir(?:es?|ed|ing) improvement(?: to be good)?"),
+    ("i", "inadequate"),
 )
+
+
+def _by_first_letter(words: str, rest: str) -> list[tuple[str, str]]:
+    """`\b(?:w1|w2…){rest}` split into one alternative per first letter of the words."""
+    split: dict[str, list[str]] = {}
+    for word in words.split("|"):
+        split.setdefault(word[0].lower(), []).append(word)
+    return [(k, rf"\b(?:{'|'.join(v)}){rest}") for k, v in split.items()]
+
+
+_INSPECTION_STRONG: list[tuple[str, str]] = [
+    ("n", rf"\bno longer {Q}inadequate"),
+    ("d", rf"\bditch\w* {Q}inadequate"),
+    ("r", rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{Q}{GRADE}\b"),
+    ("j", rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{Q}{GRADE}\b"),
+    *((k, rf"\b{w}{Q} (?:ofsted )?(?:rating|grade|judgement)") for k, w in _GRADE_WORDS),
+    ("'", r"'adequate['\"]? (?:ofsted )?rating"),
+    ('"', r"\"adequate['\"]? (?:ofsted )?rating"),
+    ("a", r"adequate['\"]? (?:ofsted )?rating"),
+    *_by_first_letter(
+        "services?|council|it|they|trust|authority|partnership",
+        rf" (?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
+    ),
+    *_by_first_letter("are|is|was|were|now|still|remains?", rf" (?:now |still )?{Q}{GRADE}\b"),
+    ("f", rf"\bfrom {Q}\w+[\w ]*?{Q} to {Q}{GRADE}\b"),
+    ("i", r"\bILACS\b"),
+    *_by_first_letter(
+        "improv|mov|ris|climb|jump|upgrad|downgrad|drop|fall|fell|slip",
+        rf"\w* (?:back )?(?:up |down )?to {Q}{GRADE}\b",
+    ),
+    *_by_first_letter(
+        "earn|receiv|achiev|award|retain|keep|kept|secur|gain|given|get|got",
+        rf"\w* (?:(?:a|an|its|the|their) )?{Q}{GRADE}\b",
+    ),
+]
+
+
+def _grouped(alternatives: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for letter, alternative in alternatives:
+        groups.setdefault(letter, []).append(alternative)
+    return {letter: tuple(alts) for letter, alts in groups.items()}
+
+
+INSPECTION_STRONG = rx_by_letter(_grouped(_INSPECTION_STRONG))
 # Wording that makes an inspection story only when no line has anything more specific.
 INSPECTION_WEAK = rx(
     r"\brat(?:es|ed|ing)\b",

@@ -136,20 +136,19 @@ def test_test_source_gives_the_rule_for_every_verdict(
 def test_detections_json_carries_evidence(
     tmp_path: Path, server: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`detections --json` shows why each detection was made: the council's words as `evidence`
-    and the deciding rules as `reasons`."""
+    """`detections --json` shows why each detection was made: rules and the council's words."""
     config = _config(tmp_path, server)
     assert main(["--config", str(config), "fetch", "--no-alerts"]) == 0
     capsys.readouterr()
     assert main(["--config", str(config), "detections", "--json", "--all"]) == 0
     found = {d["title"]: d for d in _lines(capsys)}
-    kingston = found[KINGSTON_STORY[0]]
-    assert [(e["council"], e["text"], e["where"]) for e in kingston["evidence"]] == [
-        ("Kingston upon Thames", "Kingston", "title"),
-        ("Kingston upon Thames", "Kingston", "summary"),
+    evidence = found[KINGSTON_STORY[0]]["evidence"]
+    assert [{k: v for k, v in e.items() if k != "offset"} for e in evidence["councils"]] == [
+        {"council": "Kingston upon Thames", "text": "Kingston", "where": "title"},
+        {"council": "Kingston upon Thames", "text": "Kingston", "where": "summary"},
     ]
-    assert any(r.startswith('Ofsted: "Ofsted" in title') for r in kingston["reasons"])
-    assert any("the source's own council" in r for r in kingston["reasons"])
+    assert any(r.startswith('Ofsted: "Ofsted" in title') for r in evidence["reasons"])
+    assert any("the source's own council" in r for r in evidence["reasons"])
 
 
 def test_config_validates_aliases_and_source_councils(tmp_path: Path, server: LocalServer) -> None:

@@ -266,7 +266,7 @@ class Register:
             for council in self._councils:
                 if any(key in k for k in name_keys(council)) or key in fold_text(council.name):
                     found.append(council)
-        for close in difflib.get_close_matches(key, list(self._by_name), n=limit, cutoff=0.6):
+        for close in _closest(key, list(self._by_name), limit):
             found.extend(self._by_name[close])
         unique = list(dict.fromkeys(found))
         return unique[:limit]
@@ -287,3 +287,25 @@ def load_register() -> Register:
     councils = parse_register(data.joinpath(DATA_FILE).read_text(encoding="utf-8"), places)
     log.debug("register loaded councils=%d", len(councils))
     return Register(councils, places)
+
+
+def _closest(key: str, names: list[str], limit: int, cutoff: float = 0.6) -> list[str]:
+    """Names closest to a mistyped query, best first.
+
+    A name is also compared with the query's first words (as many as the name has) and the other
+    way round, so "Readng Borogh" finds "reading" before "wellingborough", which only resembles
+    the whole query letter for letter.
+    """
+    query = key.split()
+    scored = []
+    for name in names:
+        parts = name.split()
+        score = max(
+            difflib.SequenceMatcher(None, key, name).ratio(),
+            difflib.SequenceMatcher(None, key, " ".join(parts[: len(query)])).ratio(),
+            difflib.SequenceMatcher(None, " ".join(query[: len(parts)]), name).ratio(),
+        )
+        if score >= cutoff:
+            scored.append((score, name))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [name for _, name in scored[:limit]]

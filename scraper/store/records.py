@@ -171,6 +171,12 @@ def save_items(
     )
 
 
+def item_keys(conn: Connection, source: str) -> frozenset[str]:
+    """The (source, item_key) unique index answers this without reading the table."""
+    rows = conn.execute(select(items.c.item_key).where(items.c.source == source)).scalars()
+    return frozenset(rows)
+
+
 def save_report(
     conn: Connection, source: str, report: Report, gss: str | None, now: datetime
 ) -> bool:
@@ -367,9 +373,15 @@ def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "first_seen": utc(row["first_seen"]),
         "visit_number": row.get("visit_number"),
         "inadequate_since": row.get("inadequate_since"),
-        "evidence": list(row.get("evidence") or []) or None,
-        "reasons": list(row.get("reasons") or []) or None,
+        "evidence": evidence(row),
     }
+
+
+def evidence(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Why a stored detection was made: the deciding rules and the words naming each council."""
+    councils = list(row.get("evidence") or [])
+    reasons = list(row.get("reasons") or [])
+    return {"reasons": reasons, "councils": councils} if reasons or councils else None
 
 
 def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:

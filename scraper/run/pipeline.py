@@ -35,12 +35,15 @@ class SourceOutcome:
     """One line of the fetch summary."""
 
     name: str
-    status: str  # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed"
+    # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed" (perhaps
+    # with the rest of the poll stored)
+    status: str
     items: int = 0
     new: tuple[Detection, ...] = ()
     duration: float = 0.0
     error: str | None = None
     requests: int = 0
+    partial: bool = False  # failed in part: the rest was read and stored
 
     @property
     def ok(self) -> bool:
@@ -90,7 +93,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.now = now
-        self.judge = Judge(settings.watched, settings.report_types)
+        self.judge = judge_for(settings)
         self.routes = router(settings.channels, settings.channel_councils)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
@@ -230,10 +233,15 @@ class Pipeline:
         if not dry_run:
             failpoints.hit("after_commit")
         status = (
-            "not_modified"
+            "failed"  # in part: what was read is stored, the failed parts are retried
+            if result.errors
+            else "not_modified"
             if result.not_modified
             else ("baseline" if state.needs_baseline else "ok")
         )
+        error = "; ".join(result.errors) or None
+        if error:
+            log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
         for w in result.warnings:
@@ -256,7 +264,14 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, requests=result.requests
+            cfg.name,
+            status,
+            count,
+            tuple(new),
+            duration,
+            error=error,
+            requests=result.requests,
+            partial=bool(result.errors),
         )
 
     def _detect(
@@ -310,6 +325,16 @@ class Pipeline:
         return council.gss_code if council else None
 
 
+def judge_for(settings: Settings) -> Judge:
+    """The watchlist's one judge, with its local aliases and the sources' own councils."""
+    return Judge(
+        settings.watched,
+        settings.report_types,
+        aliases=settings.aliases,
+        source_councils=settings.source_councils,
+    )
+
+
 def preview_source(
     settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
 ) -> list[dict[str, Any]]:
@@ -326,7 +351,7 @@ def preview_source(
         now=now,
     )
     result = build_source(cfg).poll(ctx)
-    judge, moment = Judge(settings.watched, settings.report_types), now()
+    judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [
         _report_row(report, judge.report(report, source=result.source, now=moment))

@@ -104,6 +104,12 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
     }
     if old.not_before is not None or old.not_before_host is not None:
         values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
@@ -165,6 +171,12 @@ def save_items(
     )
 
 
+def item_keys(conn: Connection, source: str) -> frozenset[str]:
+    """The (source, item_key) unique index answers this without reading the table."""
+    rows = conn.execute(select(items.c.item_key).where(items.c.source == source)).scalars()
+    return frozenset(rows)
+
+
 def save_report(
     conn: Connection, source: str, report: Report, gss: str | None, now: datetime
 ) -> bool:
@@ -199,31 +211,30 @@ def save_report(
 
 def save_detection(conn: Connection, det: Detection, title_key: str | None, baseline: bool) -> bool:
     """True when new; the primary key makes a second insert of one story a no-op."""
-    new = insert_ignore(
-        conn,
-        detections,
-        {
-            "id": det.id,
-            "kind": det.kind,
-            "report_type": det.report_type,
-            "judgement": det.judgement,
-            "title": det.title,
-            "title_key": title_key,
-            "url": det.url,
-            "published": _iso(det.published),
-            "source": det.source,
-            "summary": det.summary,
-            "councils": [c.ref() for c in det.councils],
-            "visit_dates": [d.isoformat() for d in det.visit_dates],
-            **_visit_facts(det),
-            "evidence": [
-                {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
-                for e in det.evidence
-            ],
-            "first_seen": det.first_seen,
-            "baseline": baseline,
-        },
-    )
+    row: dict[str, Any] = {
+        "id": det.id,
+        "kind": det.kind,
+        "report_type": det.report_type,
+        "judgement": det.judgement,
+        "title": det.title,
+        "title_key": title_key,
+        "url": det.url,
+        "published": _iso(det.published),
+        "source": det.source,
+        "summary": det.summary,
+        "councils": [c.ref() for c in det.councils],
+        "visit_dates": [d.isoformat() for d in det.visit_dates],
+        **_visit_facts(det),
+        "evidence": [
+            {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
+            for e in det.evidence
+        ],
+        "first_seen": det.first_seen,
+        "baseline": baseline,
+    }
+    if det.reasons:  # NULL when none, as on rows stored before revision 0003
+        row["reasons"] = list(det.reasons)
+    new = insert_ignore(conn, detections, row)
     if new:
         for c in det.councils:
             insert_ignore(
@@ -362,8 +373,15 @@ def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "first_seen": utc(row["first_seen"]),
         "visit_number": row.get("visit_number"),
         "inadequate_since": row.get("inadequate_since"),
-        "evidence": list(row.get("evidence") or []) or None,
+        "evidence": evidence(row),
     }
+
+
+def evidence(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Why a stored detection was made: the deciding rules and the words naming each council."""
+    councils = list(row.get("evidence") or [])
+    reasons = list(row.get("reasons") or [])
+    return {"reasons": reasons, "councils": councils} if reasons or councils else None
 
 
 def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:

@@ -102,7 +102,8 @@ detections = Table(
     Column("summary", Text),
     Column("councils", JSON, nullable=False, default=list),  # [{name, gss_code, ofsted_urn}]
     Column("visit_dates", JSON, nullable=False, default=list),
-    Column("evidence", JSON, nullable=False, default=list),
+    Column("evidence", JSON, nullable=False, default=list),  # [{council, text, where, offset}]
+    Column("reasons", JSON),  # why it was detected (revision 0003; NULL on older rows)
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),  # recorded silently
     Column("visit_number", Integer),  # ordinal of a monitoring visit

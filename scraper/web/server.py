@@ -18,6 +18,8 @@ from scraper.errors import ScraperError
 from scraper.web.app import Context, WebApp
 
 log = logging.getLogger(__name__)
+# With one worker thread a request waiting for the previous one is normal, not a warning.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 THREADS = 1  # pages answer in tens of ms; each extra thread keeps ~1 MB of arena and cache
 
 

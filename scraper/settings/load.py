@@ -104,7 +104,12 @@ def _read_toml(path: str) -> dict[str, Any]:
         with Path(path).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
+        raise ConfigError(
+            path,
+            "",
+            f"file not found (name the file with --config PATH or ${ENV_VAR}; "
+            f"without either, {DEFAULT_PATH} is read)",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML: {exc}") from None
     except OSError as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from scraper.cli.commands import main
 from scraper.judge.councils import load_register
 from scraper.models import Detection, Report, SourceResult, Validators
-from scraper.store import Notice, PollRecord, Route, Store
+from scraper.store import Notice, PollRecord, Route, SourceState, Store
 from scraper.store.db import head_revision, make_engine, upgrade
 from scraper.store.schema import alerts
 
@@ -56,6 +56,7 @@ def record(
     baseline: bool = False,
     validators: dict[str, Validators] | None = None,
     cursor: dict[str, object] | None = None,
+    old: SourceState | None = None,
 ) -> list[Detection]:
     result = SourceResult(source="ofsted", validators=validators or {}, cursor=cursor)
     rec = PollRecord(
@@ -65,7 +66,7 @@ def record(
         detections=[(d, None) for d in dets],
         baseline=baseline,
     )
-    old = store.load_state("ofsted")
+    old = old or store.load_state("ofsted")
     return store.record_poll(rec, old=old, now=T0, routes=lambda d: [Route("hook"), Route("mail")])
 
 
@@ -216,7 +217,8 @@ def test_db_upgrade_migrates_a_0001_database(
     new columns exist, the alert is kept, and 0002 downgrades and re-applies cleanly."""
     engine = make_engine(db_url)
     _alembic_at(engine, "0001")
-    record(Store(engine), [detection()])
+    # The state is passed in: today's Store reads columns a 0001 database does not have yet.
+    record(Store(engine), [detection()], old=SourceState("ofsted"))
     config = tmp_path / "c.toml"
     config.write_text(f'[storage]\nurl = "{db_url}"\n[watchlist]\ncouncils = ["Reading"]\n')
     assert main(["--config", str(config), "db", "upgrade"]) == 0

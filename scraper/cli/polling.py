@@ -15,6 +15,7 @@ from scraper.run.tasks import (
     DispatchSummary,
     check_source_names,
     deliver_now,
+    failing_now,
     poll_once,
     preview,
 )
@@ -34,6 +35,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for det in summary.detections:
             print_json(det.payload())
     print_summary(summary, sent, out)
+    if not args.dry_run:
+        for failing in failing_now(settings, store):
+            print(f"warning: {failing.describe()}", file=sys.stderr)
     return 1 if summary.failed else 0
 
 

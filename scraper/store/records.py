@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from scraper.models import Detection, Item, Report, SourceResult, Validators
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
@@ -28,6 +28,9 @@ class SourceState:
     last_error: str | None = None
     consecutive_failures: int = 0
     polls: int = 0
+    failing_since: datetime | None = None  # first failure of the current streak
+    failing_notified_at: datetime | None = None
+    stale_notified_at: datetime | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -60,12 +63,29 @@ def load_state(conn: Connection, name: str) -> SourceState:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"],
         polls=row["polls"],
+        failing_since=utc(row["failing_since"]),
+        failing_notified_at=utc(row["failing_notified_at"]),
+        stale_notified_at=utc(row["stale_notified_at"]),
     )
 
 
 def all_states(conn: Connection) -> list[SourceState]:
     names = conn.execute(select(source_state.c.name).order_by(source_state.c.name)).scalars()
     return [load_state(conn, n) for n in list(names)]
+
+
+def last_new_at(conn: Connection, name: str) -> datetime | None:
+    """When the source last yielded something not seen before (an item or a report)."""
+    newest_item = select(func.max(items.c.first_seen)).where(items.c.source == name)
+    newest_report = select(func.max(reports.c.first_seen)).where(reports.c.source == name)
+    found = [utc(conn.execute(q).scalar()) for q in (newest_item, newest_report)]
+    return max((f for f in found if f is not None), default=None)
+
+
+def set_notified(conn: Connection, name: str, values: Mapping[str, datetime | None]) -> None:
+    """Remember which source-health notice was sent (failing, stale), or clear it."""
+    _ensure_state(conn, name)
+    conn.execute(update(source_state).where(source_state.c.name == name).values(**values))
 
 
 def _ensure_state(conn: Connection, name: str) -> None:
@@ -103,6 +123,11 @@ def save_failure(conn: Connection, name: str, error: str, now: datetime) -> None
             last_failure_at=now,
             last_error=error[:2000],
             consecutive_failures=source_state.c.consecutive_failures + 1,
+            # A new streak starts at this failure; a running one keeps its start.
+            failing_since=case(
+                (source_state.c.consecutive_failures == 0, now),
+                else_=func.coalesce(source_state.c.failing_since, now),
+            ),
             polls=source_state.c.polls + 1,
         )
     )

@@ -37,6 +37,9 @@ source_state = Table(
     Column("polls", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),  # multi-instance: who polls this source now
     Column("lease_until", DateTime(timezone=True)),
+    Column("failing_since", DateTime(timezone=True)),  # first failure of the current streak
+    Column("failing_notified_at", DateTime(timezone=True)),  # "source failing" sent
+    Column("stale_notified_at", DateTime(timezone=True)),  # "nothing new for a while" sent
 )
 
 items = Table(
@@ -119,7 +122,8 @@ alerts = Table(
     Column("channel", String(200), nullable=False),
     Column("alert_key", String(200), nullable=False),
     Column("message_id", String(100), nullable=False),  # webhook-id / Message-ID, stable
-    Column("detection_id", String(100), ForeignKey("detections.id"), nullable=False),
+    # None for operational notices (a source failing), which no detection is behind.
+    Column("detection_id", String(100), ForeignKey("detections.id")),
     Column("status", String(20), nullable=False, default="pending"),
     Column("digest", String(10)),  # "daily"/"weekly" when gathered into a digest email
     Column("attempts", Integer, nullable=False, default=0),

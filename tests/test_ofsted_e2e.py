@@ -18,6 +18,7 @@ import pytest
 
 from scraper.cli.commands import main
 from scraper.store import Store
+from tests import payloadcheck
 from tests.httpserver import LocalServer, Request, Response
 from tests.ofsted_world import LETTER_ID, OfstedWorld, pdf_bytes
 
@@ -94,14 +95,21 @@ def query(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[
     """`detections`/`reports ... --json` as parsed objects."""
     capsys.readouterr()
     assert cli(config, *args, "--json") == 0
-    return json_lines(capsys.readouterr().out)
+    lines = json_lines(capsys.readouterr().out)
+    if args[0] == "detections":
+        for line in lines:
+            payloadcheck.check_data(line)
+    return lines
 
 
 def fetch_json(config: Path, capsys: pytest.CaptureFixture[str], code: int = 0) -> list[Any]:
     """`fetch --json`: the new detections; asserts the exit code."""
     capsys.readouterr()
     assert cli(config, "fetch", "--json") == code
-    return json_lines(capsys.readouterr().out)
+    lines = json_lines(capsys.readouterr().out)
+    for line in lines:
+        payloadcheck.check_data(line)
+    return lines
 
 
 def poll_baseline(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

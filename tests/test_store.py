@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from scraper.alerts.dispatch import notice_payload
 from scraper.cli.commands import main
 from scraper.judge.councils import load_register
 from scraper.models import Detection, Report, SourceResult, Validators
@@ -248,7 +249,8 @@ def test_bury_alert_disables_a_channel_once_and_enable_requeues(db_url: str) -> 
     one, two = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
 
     def notice(n: int) -> Notice:
-        return Notice("mail", f"disabled:hook:{n}", one.detection_id, {"title": "hook disabled"})
+        data = notice_payload(f"disabled:hook:{n}", "channel_disabled", "hook disabled", "", T0)
+        return Notice("mail", f"disabled:hook:{n}", one.detection_id, data)
 
     assert store.bury_alert(one.id, T0, "HTTP 410", "a", notice=notice(1), disable="hook")
     assert not store.bury_alert(two.id, T0, "HTTP 410", "a", notice=notice(2), disable="hook")
@@ -271,13 +273,14 @@ def test_bury_alert_queues_each_notice_key_once(db_url: str) -> None:
     store = Store.open(db_url)
     record(store, [detection()])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
-    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, {"summary": "gave up"})
+    data = notice_payload(f"dead:{row.message_id}", "alert_failed", "", "gave up", T0)
+    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, data)
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     store.requeue_alerts(T0, [row.id])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     notices = [r for r in store.alerts() if r.notice is not None]
-    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, {"summary": "gave up"})]
+    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, data)]
     assert notices[0].title == "Monitoring visit", "a notice without a title shows its cause"
     assert not store.disabled_channels()
 

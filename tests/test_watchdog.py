@@ -66,7 +66,7 @@ def test_failing_source_is_told_once_then_its_recovery_once(
         after = _notices(receiver)
     assert codes == [1] * 5
     assert len(told) == 1, told
-    assert told[0]["kind"] == "source_failing" and told[0]["source"] == "news"
+    assert told[0]["kind"] == "source_failing" and "source news is failing" in told[0]["summary"]
     assert "503" in told[0]["summary"] and " since " in told[0]["summary"]
     assert "3 polls in a row" in told[0]["summary"]
     assert "warning: source news is failing since" in err  # fetch ends with the warning
@@ -94,7 +94,7 @@ def test_failing_after_a_time_without_success(tmp_path: Path) -> None:
         check_source(settings, store, cfg, later)
         check_source(settings, store, cfg, later + timedelta(hours=1))
         queued = [a for a in store.alerts() if a.notice]
-    assert [a.notice["kind"] for a in queued if a.notice] == ["source_failing"]
+    assert [a.notice.kind for a in queued if a.notice] == ["source_failing"]
 
 
 def test_stale_source_is_warned_once(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_stale_source_is_warned_once(tmp_path: Path) -> None:
             check_source(settings, store, cfg, now + timedelta(days=days))
         stale = [a.notice for a in store.alerts() if a.notice]
     assert len(stale) == 1 and stale[0] is not None
-    assert stale[0]["kind"] == "source_stale" and "nothing new since" in stale[0]["summary"]
+    assert stale[0].kind == "source_stale" and "nothing new since" in (stale[0].summary or "")
 
 
 def test_healthz_is_503_listing_failing_sources(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from scraper.cli import logs
-from scraper.cli.admin import cmd_check_config, cmd_db
+from scraper.cli.admin import cmd_check_config, cmd_db, cmd_schema
 from scraper.cli.alerting import cmd_alerts
 from scraper.cli.args import build_parser
 from scraper.cli.listing import cmd_councils, cmd_detections, cmd_reports
@@ -34,6 +34,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "alerts": cmd_alerts,
     "check-config": cmd_check_config,
     "db": cmd_db,
+    "schema": cmd_schema,
 }
 
 

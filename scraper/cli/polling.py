@@ -33,7 +33,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
-            print_json(det.payload())
+            print_json(det.payload().data())
     print_summary(summary, sent, out)
     if not args.dry_run:
         for failing in failing_now(settings, store):
@@ -66,6 +66,7 @@ def cmd_test_source(args: argparse.Namespace) -> int:
             )
             print(f"       {row['title']}")
             print(f"       {row['url']}")
+            print(f"       why: {row['reason']}")
     print(f"{len(rows)} item(s) from {args.name}", file=sys.stderr)
     return 0
 

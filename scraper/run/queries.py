@@ -74,7 +74,7 @@ def report_rows(
     out = []
     for row in store.reports(urns=urns, report_type=report_type, since=since):
         council = register.by_urn(row["urn"])
-        out.append(report_payload(row, [council.ref()] if council else []))
+        out.append(report_payload(row, [council.ref()] if council else []).data())
     return out
 
 
@@ -91,4 +91,4 @@ def detection_rows(
     rows = store.detections(
         gss_codes=codes, report_type=report_type, since=since, include_baseline=include_baseline
     )
-    return [payload(row) for row in rows]
+    return [payload(row).data() for row in rows]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from scraper.alerts.dispatch import notice_payload
 from scraper.clock import iso_utc, london
 from scraper.settings.config import Settings, SourceConfig
 from scraper.store import Notice, SourceState, Store
@@ -139,26 +139,6 @@ def _tell(
     title: str,
     summary: str,
 ) -> None:
-    data = notice_body(key=key, kind=kind, title=title, summary=summary, source=name, now=now)
+    data = notice_payload(key, kind, title, summary, now)
     notices = [Notice(channel, key, None, data) for channel in settings.daemon.notify]
     store.note_source_health(name, values, notices, now)
-
-
-def notice_body(
-    *, key: str, kind: str, title: str, summary: str, source: str, now: datetime
-) -> dict[str, Any]:
-    """The notice in the alert payload's shape, so every channel format renders it."""
-    return {
-        "id": key,
-        "kind": kind,
-        "report_type": None,
-        "councils": [],
-        "title": title,
-        "url": None,
-        "published": None,
-        "visit_dates": [],
-        "judgement": None,
-        "source": source,
-        "summary": summary,
-        "first_seen": iso_utc(now),
-    }

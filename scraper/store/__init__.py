@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from scraper.models import Detection, Item, Report, SourceResult
+from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
 from scraper.store import queue, records
 from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
@@ -77,13 +77,16 @@ class Store:
         old: SourceState,
         now: datetime,
         routes: Callable[[Detection], list[Route]],
+        dry_run: bool = False,
     ) -> list[Detection]:
         """Store a poll atomically; returns the detections that were new and were queued.
 
         A baseline poll stores its detections silently and returns none: they are history.
+        A dry run takes exactly the same path in a transaction that is rolled back, so its answer
+        is the real poll's answer and nothing is kept.
         """
         new: list[Detection] = []
-        with transaction(self.engine) as conn:
+        with transaction(self.engine, rollback=dry_run) as conn:
             for det, title_key in rec.detections:
                 if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
                     new.append(det)
@@ -115,6 +118,21 @@ class Store:
             records.set_notified(conn, name, values)
             for notice in notices:
                 queue.enqueue_notice(conn, notice, now)
+
+    def known_detection_ids(self, ids: Collection[str]) -> set[str]:
+        """Which of `ids` are already stored detections."""
+        with reading(self.engine) as conn:
+            return records.known_detection_ids(conn, ids)
+
+    def detections_by_story(self, keys: Collection[str]) -> dict[str, str]:
+        """Canonical link -> the detection an item with that link was merged into (any age)."""
+        with reading(self.engine) as conn:
+            return records.detections_by_story(conn, keys)
+
+    def recent_news(self, since: datetime) -> list[dict[str, Any]]:
+        """News detections first seen at or after `since` (story identity's merge window)."""
+        with reading(self.engine) as conn:
+            return records.recent_news(conn, since)
 
     def detection_id_for_story(self, story_key: str) -> str | None:
         """The detection an item with this canonical link was merged into (any age)."""
@@ -238,7 +256,7 @@ class Store:
         with transaction(self.engine) as conn:
             queue.set_last_digest(conn, channel, slot, now)
 
-    def payload(self, detection_id: str | None) -> dict[str, Any] | None:
+    def payload(self, detection_id: str | None) -> AlertPayload | None:
         """The webhook `data` object of a stored detection (None for none)."""
         row = self.detection(detection_id) if detection_id else None
         return records.payload(row) if row else None

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
 
-from scraper.models import Detection, Item, Report, SourceResult, Validators
+from scraper.models import (
+    AlertPayload,
+    Detection,
+    Item,
+    Report,
+    ReportRecord,
+    SourceResult,
+    Validators,
+)
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
 
@@ -215,6 +223,7 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
             "summary": det.summary,
             "councils": [c.ref() for c in det.councils],
             "visit_dates": [d.isoformat() for d in det.visit_dates],
+            **_visit_facts(det),
             "evidence": [
                 {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
                 for e in det.evidence
@@ -231,6 +240,12 @@ def save_detection(conn: Connection, det: Detection, title_key: str | None, base
     return new
 
 
+def _visit_facts(det: Detection) -> dict[str, Any]:
+    """Visit facts only when known: a database not yet upgraded to 0005 can still record news."""
+    facts = {"visit_number": det.visit_number, "inadequate_since": det.inadequate_since}
+    return {k: v for k, v in facts.items() if v is not None}
+
+
 def detection_by_story(conn: Connection, story_key: str) -> str | None:
     """The detection an item with this story key (canonical link) was merged into, if any."""
     return conn.execute(
@@ -239,6 +254,44 @@ def detection_by_story(conn: Connection, story_key: str) -> str | None:
         .order_by(items.c.id)
         .limit(1)
     ).scalar()
+
+
+def known_detection_ids(conn: Connection, ids: Collection[str]) -> set[str]:
+    """Which of `ids` are stored detections (one query per chunk, not per item)."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        found |= set(
+            conn.execute(select(detections.c.id).where(detections.c.id.in_(chunk))).scalars()
+        )
+    return found
+
+
+def detections_by_story(conn: Connection, keys: Collection[str]) -> dict[str, str]:
+    """Story key (canonical link) -> the detection its item was merged into, for `keys`."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        rows = conn.execute(
+            select(items.c.story_key, items.c.detection_id)
+            .where(and_(items.c.story_key.in_(chunk), items.c.detection_id.is_not(None)))
+            .order_by(items.c.id)
+        )
+        for key, detection_id in rows:
+            found.setdefault(key, detection_id)
+    return found
+
+
+def recent_news(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """News detections first seen at or after `since`, for story identity."""
+    stmt = select(detections).where(
+        and_(detections.c.kind == "news_article", detections.c.first_seen >= since.astimezone(UTC))
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """Keeps IN lists well under every driver's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def query_detections(
@@ -296,9 +349,12 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored detection as the webhook `data` object (the published payload)."""
-    first_seen = utc(row["first_seen"])
+def payload(row: Mapping[str, Any]) -> AlertPayload:
+    """A stored detection as the published payload (validated on the way out)."""
+    return AlertPayload.model_validate(_payload_fields(row))
+
+
+def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -311,30 +367,34 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "judgement": row["judgement"],
         "source": row["source"],
         "summary": row["summary"],
-        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        "first_seen": utc(row["first_seen"]),
+        "visit_number": row.get("visit_number"),
+        "inadequate_since": row.get("inadequate_since"),
+        "evidence": list(row.get("evidence") or []) or None,
     }
 
 
-def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
+def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:
     """A stored report as `reports --json` prints it: the detection fields plus report facts."""
-    base = payload(
+    base = _payload_fields(
         {
             **row,
             "id": row["report_key"],
             "kind": "ofsted_report",
             "title": row["label"],
             "councils": councils,
+            "evidence": None,
         }
     )
-    return {
-        **base,
-        "label": row["label"],
-        "pdf_published": row["pdf_published"],
-        "sub_judgements": dict(row["sub_judgements"] or {}),
-        "visit_number": row["visit_number"],
-        "inadequate_since": row["inadequate_since"],
-        "text_available": bool(row["text_available"]),
-        "available": bool(row["available"]),
-        "council_name": row["council_name"],
-        "urn": row["urn"],
-    }
+    return ReportRecord.model_validate(
+        {
+            **base,
+            "label": row["label"],
+            "pdf_published": row["pdf_published"],
+            "sub_judgements": dict(row["sub_judgements"] or {}),
+            "text_available": bool(row["text_available"]),
+            "available": bool(row["available"]),
+            "council_name": row["council_name"],
+            "urn": row["urn"],
+        }
+    )

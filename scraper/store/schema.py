@@ -104,6 +104,8 @@ detections = Table(
     Column("evidence", JSON, nullable=False, default=list),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),  # recorded silently
+    Column("visit_number", Integer),  # ordinal of a monitoring visit
+    Column("inadequate_since", String(7)),  # "YYYY-MM" of the judgement a visit follows
     Index("ix_detections_first_seen", "first_seen"),
     Index("ix_detections_title_key", "title_key"),
 )

@@ -186,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dsub = _Sub(d.add_subparsers(dest="db_command", required=True, metavar="ACTION"))
     dsub.add_parser("upgrade", help="apply schema migrations")
+    sub.add_parser(
+        "demo",
+        help="see it work offline: a recorded Ofsted site and feeds, a baseline, then news",
+        description="Example: ofsted-watch demo (needs no configuration and no network)",
+    )
     s = sub.add_parser(
         "schema",
         help="print a published JSON Schema",

@@ -15,6 +15,7 @@ from scraper.cli import logs
 from scraper.cli.admin import cmd_check_config, cmd_db, cmd_schema
 from scraper.cli.alerting import cmd_alerts
 from scraper.cli.args import build_parser
+from scraper.cli.demo import cmd_demo
 from scraper.cli.listing import cmd_councils, cmd_detections, cmd_reports
 from scraper.cli.polling import cmd_backfill, cmd_fetch, cmd_run, cmd_test_source
 from scraper.errors import ConfigError, ScraperError
@@ -34,6 +35,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "alerts": cmd_alerts,
     "check-config": cmd_check_config,
     "db": cmd_db,
+    "demo": cmd_demo,
     "schema": cmd_schema,
 }
 
@@ -44,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         verbose=args.verbose,
         quiet=args.quiet,
         fmt=args.log_format,
-        terse=args.command != "run" and sys.stderr.isatty(),
+        # The demo tells its own story; elsewhere only a person at a terminal wants it short.
+        terse=args.command == "demo" or (args.command != "run" and sys.stderr.isatty()),
     )
     try:
         return int(COMMANDS[args.command](args))

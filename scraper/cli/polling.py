@@ -92,6 +92,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     result = backfill(settings, store, councils, alert=args.alert, progress=progress)
     if show:
         print(file=sys.stderr)
+    for c in result.councils:
+        status = f"FAILED: {c.error}" if c.error else f"{c.new} new, {c.known} already stored"
+        print(f"  {c.council.short_name[:32]:32} {status}")
     stored = sum(c.stored for c in result.councils)
-    print(f"backfilled {len(councils)} council(s); {stored} reports stored")
+    failed = sum(not c.ok for c in result.councils)
+    print(
+        f"backfilled {len(councils)} council(s); {stored} reports stored"
+        + (f"; {failed} council(s) failed" if failed else "")
+    )
     return 1 if result.failed else 0

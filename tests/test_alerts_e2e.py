@@ -85,6 +85,7 @@ respect_robots = false
 [daemon]
 listen = ""
 alert_lease = "1s"
+alert_wait = "1s"
 
 [watchlist]
 councils = ["West Berkshire", "Reading", "Bath and North East Somerset"]
@@ -119,11 +120,12 @@ def run(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
 
 
-def baseline_then_publish(world: World, config: Path) -> None:
+def baseline_then_publish(world: World, config: Path, code: int = 0) -> None:
+    """A baseline fetch sends nothing; the next finds the stories (exit 1: no alert got out)."""
     assert run(config, "fetch") == 0
     assert world.rx.posts() == [] and world.smtp.envelopes == []
     world.publish()
-    assert run(config, "fetch") == 0
+    assert run(config, "fetch") == code
 
 
 def store_of(world: World) -> Store:
@@ -215,7 +217,7 @@ def test_alerts_list_retry_and_test_from_the_cli(
     """`alerts list` shows a dead alert, `alerts retry ID` requeues it, the next fetch sends it,
     and `alerts test` reports the outcome in its exit code."""
     config = world.config(world.webhook("hook", 400) + world.webhook("flaky", 500, 500))
-    baseline_then_publish(world, config)
+    baseline_then_publish(world, config, code=1)
     capsys.readouterr()
     assert run(config, "alerts", "list", "--status", "dead", "--json") == 0
     (dead,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

@@ -122,7 +122,7 @@ def queue(
         detections=[(d, None) for d in dets],
         baseline=False,
     )
-    routes = router(settings.channels, settings.channel_councils)
+    routes = router(settings.alert_channels)
     return store.record_poll(record, old=store.load_state("test"), now=now, routes=routes)
 
 

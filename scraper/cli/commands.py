@@ -18,7 +18,13 @@ from scraper.cli import logs
 from scraper.cli.args import build_parser
 from scraper.errors import ConfigError, ScraperError
 from scraper.judge.councils import load_register
-from scraper.settings.config import Settings, config_path, describe, load_settings
+from scraper.settings.config import (
+    Settings,
+    config_path,
+    describe,
+    load_settings,
+    parse_duration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +69,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     store = _store(settings)
     with Fetcher(settings.http_policy()) as fetcher:
         summary = Pipeline(settings, store, fetcher).run_once(args.source, dry_run=args.dry_run)
-    sent = None
+    sent, left = None, None
     if not (args.dry_run or args.no_alerts):
         dispatcher = Dispatcher(settings, store)
-        sent = dispatcher.dispatch_due() + dispatcher.dispatch_digests()
+        wait = parse_duration(settings.raw.daemon.alert_wait)
+        sent, left = dispatcher.finish(wait)
+        sent += dispatcher.dispatch_digests()
     out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
             print(json.dumps(det.payload().data(), ensure_ascii=False), file=sys.stdout)
     _print_summary(summary, sent, out)
-    return 1 if summary.failed else 0
+    if left is not None:
+        print(f"alerts: some left queued; next attempt at {left:%Y-%m-%d %H:%M:%S} UTC", file=out)
+    # Every alert failing is as much a failed run as a failing source: cron should notice.
+    return 1 if summary.failed or (sent is not None and sent.all_failed) else 0
 
 
 def _print_summary(summary: Any, sent: Any, out: Any) -> None:
@@ -309,14 +320,17 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             return 0
         print(f"re-enabled channel {args.name}; requeued {enabled[args.name]} alert(s)")
         return 0
-    channel = {c.name: c for c in settings.channels}.get(args.name)
+    channel = {c.name: c for c in settings.alert_channels}.get(args.name)
     if channel is None:
-        raise ConfigError(settings.path, "alerts", f"no enabled channel named {args.name!r}")
+        names = ", ".join(c.name for c in settings.alert_channels) or "none"
+        raise ConfigError(
+            settings.path, "alerts", f"no enabled channel named {args.name!r} (configured: {names})"
+        )
     from scraper.alerts.channels.formats import sample_detection
     from scraper.models import CouncilRef
 
     data = sample_detection(utcnow(), CouncilRef.of(settings.watched[0]))
-    delivery = Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data)
+    delivery = Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data, test=True)
     print(f"{args.name}: {delivery.outcome}" + (f" ({delivery.detail})" if delivery.detail else ""))
     return 0 if delivery.outcome == "delivered" else 1
 

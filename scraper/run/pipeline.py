@@ -101,7 +101,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.now = now
         self.matcher = Matcher(settings.watched)
-        self.routes = router(settings.channels, settings.channel_councils)
+        self.routes = router(settings.alert_channels)
         self._by_urn = councils_by_urn(settings.watched)
         # Sources are polled in parallel; deciding "is this story new?" and storing the answer
         # must not interleave, or one story reaching two feeds in one cycle alerts twice.

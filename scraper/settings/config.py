@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from scraper.alerts.channels import Channel, build_channel
 from scraper.errors import ConfigError
 from scraper.judge.councils import Register, load_register
 from scraper.models import REPORT_TYPES, Council, HttpPolicy
@@ -92,6 +93,7 @@ class DaemonConfig(_Strict):
     listen: str = "127.0.0.1:9108"
     alert_every: str = "30s"  # how often the dispatcher looks at the queue
     alert_lease: str = "5m"  # a claimed alert not settled by then is sent again (same id)
+    alert_wait: str = "30s"  # a one-off fetch waits this long for an alert retry falling due
     lock_id: int = 7_351_620  # PostgreSQL advisory lock key for leader election
 
     @field_validator("listen")
@@ -101,7 +103,7 @@ class DaemonConfig(_Strict):
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9108, or empty")
         return v
 
-    @field_validator("alert_every", "alert_lease")
+    @field_validator("alert_every", "alert_lease", "alert_wait")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -234,6 +236,7 @@ class Settings:
     watched: tuple[Council, ...]
     report_types: tuple[str, ...]
     channel_councils: Mapping[str, tuple[Council, ...] | None]  # channel name -> councils
+    alert_channels: tuple[Channel, ...] = ()  # enabled channels, built once at load
 
     @property
     def storage_url(self) -> str:
@@ -293,7 +296,25 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         watched=watched,
         report_types=tuple(raw.watchlist.report_types),
         channel_councils=channel_councils,
+        alert_channels=_build_channels(path, raw, channel_councils),
     )
+
+
+def _build_channels(
+    path: str, raw: FileConfig, councils: Mapping[str, tuple[Council, ...] | None]
+) -> tuple[Channel, ...]:
+    """Sending targets built now, so a secret or setting that cannot work fails at load,
+    naming the channel (its errors never quote a secret)."""
+    built = []
+    for ch in raw.alerts:
+        if not ch.enabled:
+            continue
+        try:
+            built.append(build_channel(ch, councils.get(ch.name), raw.http.user_agent))
+        except ValueError as exc:
+            key = f"alerts.{ch.name}" + (".secret" if "secret" in str(exc) else "")
+            raise ConfigError(path, key, str(exc).removeprefix(f"alert {ch.name}: ")) from None
+    return tuple(built)
 
 
 def _read_toml(path: str) -> dict[str, Any]:

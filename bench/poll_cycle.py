@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from scraper.ingest.fetch import Fetcher  # noqa: E402
 from scraper.run.pipeline import Pipeline  # noqa: E402
-from scraper.settings.config import load_settings  # noqa: E402
+from scraper.settings.load import load_settings  # noqa: E402
 from scraper.store import Store  # noqa: E402
 
 
@@ -175,9 +175,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(str(write_config(tmp, port_list, per_host, args)))
         store = Store.open(settings.storage_url)
-        with Fetcher(settings.http_policy()) as fetcher:
+        with Fetcher(settings.http) as fetcher:
             if args.fetch_only:
-                print(fetch_only(fetcher, [s.url for s in settings.raw.sources], args))  # type: ignore[union-attr]
+                print(fetch_only(fetcher, [s.url for s in settings.sources], args))
                 return
             pipeline = Pipeline(settings, store, fetcher)
             plan = [(0, "all 200 (baseline)"), (1, "half 304, half changed"), (1, "all 304")]

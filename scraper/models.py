@@ -28,7 +28,7 @@ class HttpPolicy:
 
     user_agent: str = "ofsted-watch/0.1 (+https://github.com/ofsted-watch/ofsted-watch)"
     timeout: float = 20.0  # connect and per-read timeout, seconds
-    deadline: float = 30.0  # wall-clock budget for one request, body included
+    deadline: float = 60.0  # wall-clock budget for one request, body included
     max_bytes: int = 20_000_000  # decoded bytes; larger bodies are refused
     min_interval: float = 1.0  # seconds between requests to one host
     retries: int = 3  # extra attempts on connection errors, 429 and 5xx

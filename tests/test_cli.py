@@ -81,3 +81,18 @@ def test_unknown_source_name_is_a_usage_error(
     )
     assert main(["--config", str(config), "fetch", "--source", "nope"]) == 2
     assert "no enabled source named 'nope'" in capsys.readouterr().err
+
+
+def test_councils_marks_abolished_ones_with_their_successors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An abolished council is marked as such, naming who took over, in text and JSON."""
+    assert main(["councils", "Northamptonshire"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Northamptonshire ") and "ABOLISHED 2021-03-31" in first
+    assert "North Northamptonshire" in first and "West Northamptonshire" in first
+    assert main(["councils", "Poole", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    poole = next(r for r in rows if r["name"] == "Poole")
+    assert poole["current"] is False and poole["valid_to"] == "2019-03-31"
+    assert poole["successors"] == ["Bournemouth, Christchurch and Poole"]

@@ -29,7 +29,8 @@ from scraper.alerts.dispatch import (
 from scraper.alerts.routing import router
 from scraper.judge.councils import load_register
 from scraper.models import Detection, SourceResult
-from scraper.settings.config import Settings, load_settings
+from scraper.settings.config import Settings
+from scraper.settings.load import load_settings
 from scraper.store import AlertRow, PollRecord, Store
 from tests.httpserver import Response
 from tests.receiver import Receiver, body_json

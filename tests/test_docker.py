@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.settings.config import load_settings
+from scraper.settings.load import load_settings
 from tests.daemonkit import NewsFeed, feed, running, write_config
 from tests.httpserver import LocalServer
 
@@ -84,7 +84,7 @@ def test_docker_configs_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert compose.storage_url == url
     for settings in (image, compose):
-        assert settings.raw.daemon.listen == "0.0.0.0:9108"
+        assert settings.daemon.listen == "0.0.0.0:9108"
     assert dockerfile_instructions("EXPOSE") == ["9108"]
     assert "127.0.0.1:9108/healthz" in dockerfile_instructions("HEALTHCHECK")[0]
     assert dockerfile_instructions("CMD") == ['["run"]']

@@ -127,3 +127,41 @@ def test_no_comment_cites_a_document_outside_the_repository() -> None:
         and path.name != "test_layers.py"
     ]
     assert offenders == []
+
+
+CLI_MAY_IMPORT = (
+    "scraper.cli",
+    "scraper.run",
+    "scraper.settings",
+    "scraper.models",
+    "scraper.errors",
+    "scraper.clock",
+)
+
+
+def _cli_import_allowed(module: str) -> bool:
+    """The run, settings and store layers (the Store facade only), shared values, the CLI."""
+    if module in ("scraper", "scraper.__version__", "scraper.store"):
+        return True
+    if module.startswith("scraper.store."):
+        rest = module.removeprefix("scraper.store.")
+        internal = (PACKAGE / "store" / f"{rest.split('.')[0]}.py").exists() or (
+            PACKAGE / "store" / rest.split(".")[0]
+        ).is_dir()
+        return not internal
+    return (
+        module == "scraper"
+        or module.startswith(tuple(f"{p}." for p in CLI_MAY_IMPORT))
+        or (module in CLI_MAY_IMPORT)
+    )
+
+
+def test_the_cli_imports_only_run_settings_and_store() -> None:
+    """The CLI composes the run, settings and store layers; never ingest, judge or alerts."""
+    offenders = {
+        path.relative_to(PACKAGE).as_posix(): sorted(
+            m for m in _scraper_imports(path) if not _cli_import_allowed(m)
+        )
+        for path in _package_files("cli")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -11,7 +11,8 @@ import pytest
 from scraper.alerts.routing import router
 from scraper.judge.councils import load_register
 from scraper.models import Detection
-from scraper.settings.config import Settings, load_settings
+from scraper.settings.config import Settings
+from scraper.settings.load import load_settings
 from scraper.store import Route
 
 CHANNELS = """

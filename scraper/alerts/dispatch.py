@@ -31,7 +31,7 @@ from scraper.alerts.digests import digest_slot, send_digest
 from scraper.alerts.notices import notice_payload
 from scraper.clock import Clock, utcnow
 from scraper.models import AlertPayload, Delivery
-from scraper.settings.config import Settings, parse_duration
+from scraper.settings.config import Settings
 from scraper.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Dispatcher:
         self.store = store
         self.now = now
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-        self.lease = lease if lease is not None else parse_duration(settings.raw.daemon.alert_lease)
+        self.lease = lease if lease is not None else settings.daemon.alert_lease.total_seconds()
         self.channels: dict[str, Channel] = {c.name: c for c in settings.alert_channels}
         self.settler = Settler(store, self.channels, self.owner, now)
 

@@ -35,6 +35,20 @@ EXTRA_ALIASES = {
     "E06000022": ("BANES",),  # common usage in local papers
 }
 
+# Councils abolished by reorganisation -> the authorities that took over their children's
+# services (GSS codes). The register marks a predecessor only by `valid_to`, which cannot say
+# who came next: Dorset County and Bournemouth ended on the same day with different heirs.
+SUCCESSORS = {
+    "E06000028": ("E06000058",),  # Bournemouth -> Bournemouth, Christchurch and Poole
+    "E06000029": ("E06000058",),  # Poole -> Bournemouth, Christchurch and Poole
+    "E10000009": ("E06000059",),  # Dorset County Council -> Dorset Council
+    "E10000002": ("E06000060",),  # Buckinghamshire County Council -> Buckinghamshire Council
+    "E10000021": ("E06000061", "E06000062"),  # Northamptonshire -> North and West
+    "E10000006": ("E06000063", "E06000064"),  # Cumbria -> Cumberland, Westmorland and Furness
+    "E10000023": ("E06000065",),  # North Yorkshire County Council -> North Yorkshire Council
+    "E10000027": ("E06000066",),  # Somerset County Council -> Somerset Council
+}
+
 # Prefixes and suffixes that name the kind of council rather than the place. Order matters:
 # the longer prefixes must be tried before "borough of".
 _PREFIXES = (
@@ -192,6 +206,11 @@ class Register:
             if council.ofsted_urn == urn.strip():
                 return council
         return None
+
+    def successors(self, council: Council) -> tuple[Council, ...]:
+        """The current councils that took over an abolished one's children's services."""
+        codes = SUCCESSORS.get(council.gss_code, ())
+        return tuple(c for code in codes for c in self._by_code.get(code, ()) if c.current)
 
     def search(self, query: str, limit: int = 10) -> list[Council]:
         """Councils for a CLI search: exact hits, then substring hits, then fuzzy hits."""

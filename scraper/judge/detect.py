@@ -11,7 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -207,3 +207,58 @@ def _short(text: str, limit: int = 300) -> str | None:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+@dataclass(slots=True)
+class StoryIndex:
+    """What story identity knows at one moment, loaded once per poll (not a query per item).
+
+    `known`: detection ids already stored; `by_key`: canonical link -> the detection its item was
+    merged into; `recent`: news stories first seen within the merge window. `identify` registers
+    each new story, so a second item of the same story in the same poll (or, through
+    `absorb`, in a concurrent poll of this process) joins it instead of alerting again.
+    """
+
+    known: set[str] = field(default_factory=set)
+    by_key: dict[str, str] = field(default_factory=dict)
+    recent: list[StoryRef] = field(default_factory=list)
+
+    def identify(self, item: Item, det: Detection, now: datetime, since: datetime) -> Detection:
+        """The detection under the id of the story it belongs to (one story, one detection).
+
+        Its own link (any variant) seen before wins; then a link already merged into a story;
+        then a recent story with the same or a similar title about the same councils.
+        """
+        own = det.id
+        key = item_story_key(item)
+        found: str | None = own if own in self.known else None
+        if found is None and key:
+            found = self.by_key.get(key)
+        ref = story_ref(item, det.councils, own, now)
+        if found is None:
+            found = find_story(ref, self.recent, since)
+        if found is None:
+            self.recent.append(ref)
+        chosen = found or own
+        self.known.add(chosen)
+        if key:
+            self.by_key.setdefault(key, chosen)
+        return replace(det, id=chosen)
+
+    def absorb(self, other: StoryIndex) -> None:
+        """Add what `other` knows (stories another poll of this process just registered)."""
+        self.known |= other.known
+        for key, story in other.by_key.items():
+            self.by_key.setdefault(key, story)
+        have = {ref.id for ref in self.recent}
+        self.recent.extend(ref for ref in other.recent if ref.id not in have)
+
+    def forget_before(self, since: datetime) -> None:
+        """Drop stories first seen before `since`: by then the database answers for them."""
+        self.recent = [ref for ref in self.recent if ref.first_seen >= since]
+        live = {ref.id for ref in self.recent}
+        self.known &= live
+        self.by_key = {k: v for k, v in self.by_key.items() if v in live}
+
+    def copy(self) -> StoryIndex:
+        return StoryIndex(set(self.known), dict(self.by_key), list(self.recent))

@@ -29,12 +29,13 @@ from scraper.alerts.dispatch import Dispatcher
 from scraper.clock import LONDON, utcnow
 from scraper.errors import ConfigError, ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import SourceConfig
 from scraper.run.health import HealthServer, Metrics, health_report
 from scraper.run.leader import Leadership, leadership, migration_lock
 from scraper.run.pipeline import Pipeline, SourceOutcome
 from scraper.run.schedule import missed_run, source_interval, source_trigger
-from scraper.settings.config import Settings, load_settings, parse_duration
+from scraper.settings.config import Settings
+from scraper.settings.load import load_settings
+from scraper.settings.schema import SourceConfig
 from scraper.store import SourceState, Store
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,15 @@ class Daemon:
         self.leader_check = leader_check
         self.stop_grace = stop_grace
         self.settings = load_settings(config_path)
-        self.store = _open_store(self.settings.storage_url, self.settings.raw.daemon.lock_id)
-        self.fetcher = Fetcher(self.settings.http_policy())
+        self.store = _open_store(self.settings.storage_url, self.settings.daemon.lock_id)
+        self.fetcher = Fetcher(self.settings.http)
         self.metrics = Metrics(self.store)
         self.lock: Leadership = leadership(
-            self.store.engine, self.settings.storage_url, self.settings.raw.daemon.lock_id
+            self.store.engine, self.settings.storage_url, self.settings.daemon.lock_id
         )
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(self.settings.http_policy().max_workers)},
+            executors={"default": ThreadPoolExecutor(self.settings.http.max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         self.role = "standby"
@@ -111,7 +112,7 @@ class Daemon:
         """Refuse a second daemon on one SQLite file, open /healthz, start the scheduler."""
         if self.store.dialect == "sqlite":
             self.lock.try_acquire()  # raises AlreadyRunningError naming the file
-        listen = self.settings.raw.daemon.listen
+        listen = self.settings.daemon.listen
         if listen:
             self.health = HealthServer(listen, self._health, self.metrics)
             self.health.start()
@@ -239,7 +240,7 @@ class Daemon:
             f"poll:{cfg.name}": self._poll_spec(cfg, states.get(cfg.name), now)
             for cfg in self.settings.sources
         }
-        alert_every = parse_duration(self.settings.raw.daemon.alert_every)
+        alert_every = self.settings.daemon.alert_every.total_seconds()
         jobs["dispatch"] = (
             self._dispatch_job,
             IntervalTrigger(seconds=alert_every, timezone=UTC),
@@ -377,9 +378,10 @@ def _open_store(url: str, lock_id: int) -> Store:
 
 
 def _warn_restart_only(old: Settings, new: Settings) -> None:
-    for key in ("storage", "daemon"):
-        if getattr(old.raw, key) != getattr(new.raw, key):
-            log.warning("reload: [%s] changes take effect only after a restart", key)
+    if old.storage_url != new.storage_url:
+        log.warning("reload: [storage] changes take effect only after a restart")
+    if old.daemon != new.daemon:
+        log.warning("reload: [daemon] changes take effect only after a restart")
 
 
 def run_daemon(config_path: str) -> int:

@@ -8,32 +8,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from scraper import failpoints
 from scraper.alerts.routing import router
-from scraper.clock import utcnow
+from scraper.clock import Clock, utcnow
 from scraper.errors import ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import SourceConfig, build_source, source_policy
-from scraper.judge.classify import classify
-from scraper.judge.detect import (
-    StoryRef,
-    councils_by_urn,
-    find_story,
-    item_story_key,
-    news_detection,
-    report_detection,
-    story_ref,
-    story_ref_from_row,
-    title_key,
-)
-from scraper.judge.match import Matcher
+from scraper.ingest.sources import build_source, source_policy
+from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
+from scraper.judge.verdict import Judge, Verdict
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
-from scraper.settings.config import OfstedSourceConfig, Settings
+from scraper.settings.config import Settings
+from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
@@ -100,12 +90,11 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.now = now
-        self.matcher = Matcher(settings.watched)
+        self.judge = Judge(settings.watched, settings.report_types)
         self.routes = router(settings.alert_channels)
-        self._by_urn = councils_by_urn(settings.watched)
-        # Sources are polled in parallel; deciding "is this story new?" and storing the answer
-        # must not interleave, or one story reaching two feeds in one cycle alerts twice.
-        self._story_lock = threading.Lock()
+        # Stories registered by this process's polls, until the database answers for them.
+        self._claimed = StoryIndex()
+        self._claimed_lock = threading.Lock()
 
     def run_once(
         self,
@@ -198,21 +187,14 @@ class Pipeline:
         baseline: bool,
     ) -> SourceOutcome:
         now = self.now()
-        record = PollRecord(
-            result=result,
-            items=[],
-            reports=[(r, self._gss(r)) for r in result.reports],
-            detections=[],
-            baseline=baseline,
+        record = self._detect(result, now, baseline=baseline, dry_run=dry_run)
+        if not dry_run:
+            failpoints.hit("after_detect")
+        new = self.store.record_poll(
+            record, old=state, now=now, routes=self.routes, dry_run=dry_run
         )
-        with self._story_lock:
-            record = self._detect(record, now)
-            if dry_run:
-                new = [d for d, _ in record.detections if self.store.detection(d.id) is None]
-            else:
-                failpoints.hit("after_detect")
-                new = self.store.record_poll(record, old=state, now=now, routes=self.routes)
-                failpoints.hit("after_commit")
+        if not dry_run:
+            failpoints.hit("after_commit")
         status = (
             "not_modified"
             if result.not_modified
@@ -243,118 +225,108 @@ class Pipeline:
             cfg.name, status, count, tuple(new), duration, requests=result.requests
         )
 
-    def _gss(self, report: Report) -> str | None:
-        council = self._by_urn.get(report.urn)
-        return council.gss_code if council else None
-
-    def _detect(self, record: PollRecord, now: datetime) -> PollRecord:
-        """Items and reports -> detections for watched councils and wanted report types."""
-        wanted = set(self.settings.report_types)
+    def _detect(
+        self, result: SourceResult, now: datetime, *, baseline: bool, dry_run: bool
+    ) -> PollRecord:
+        """Items and reports -> detections, through the one judging path and story identity."""
+        judged = [(item, self.judge.item(item, now)) for item in result.items]
+        found = [(item, v.detection) for item, v in judged if v.detection is not None]
+        ids = self._identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}
-        items: list[tuple[Item, str | None, str | None]] = []
-        stories: list[StoryRef] | None = None  # recent news detections, loaded on first need
-        for item in record.result.items:
-            found = self._news(item, now, wanted)
-            det = None
-            if found is not None:
-                if stories is None:
-                    stories = self._recent_stories(now)
-                det = self._identify(item, found, now, stories)
-                if det.id not in dets:
-                    dets[det.id] = (det, title_key(item.title, item.publisher))
-            items.append((item, item_story_key(item), det.id if det else None))
-        for report, _gss in record.reports:
-            council = self._by_urn.get(report.urn)
-            if council and report.available and report.report_type in wanted:
-                det = report_detection(report, council, source=record.result.source, now=now)
-                dets.setdefault(det.id, (det, None))
-        return PollRecord(
-            record.result, items, record.reports, list(dets.values()), record.baseline
-        )
-
-    def _news(self, item: Item, now: datetime, wanted: set[str]) -> Detection | None:
-        cls = classify(item)
-        if not cls.relevant:
-            return None
-        match = self.matcher.match(item)
-        if not match.councils:
-            return None
-        if (
-            cls.report_type is not None
-            and cls.report_type not in wanted
-            and cls.report_type != "other"
-        ):
-            return None
-        return news_detection(item, cls, match, now=now)
-
-    def _recent_stories(self, now: datetime) -> list[StoryRef]:
-        since = now - STORY_MERGE_WINDOW
-        rows = self.store.detections(kind="news_article")
-        return [ref for ref in map(story_ref_from_row, rows) if ref.first_seen >= since]
+        for (item, _), det in zip(found, ids, strict=True):
+            dets.setdefault(det.id, (det, title_key(item.title, item.publisher)))
+        by_item = {id(item): det.id for (item, _), det in zip(found, ids, strict=True)}
+        items = [(item, item_story_key(item), by_item.get(id(item))) for item in result.items]
+        for report in result.reports:
+            verdict = self.judge.report(report, source=result.source, now=now)
+            if verdict.detection is not None:
+                dets.setdefault(verdict.detection.id, (verdict.detection, None))
+        reports = [(r, self._gss(r)) for r in result.reports]
+        return PollRecord(result, items, reports, list(dets.values()), baseline)
 
     def _identify(
-        self, item: Item, det: Detection, now: datetime, stories: list[StoryRef]
-    ) -> Detection:
-        """The detection under the id of the story it belongs to (one story, one detection).
+        self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool
+    ) -> list[Detection]:
+        """Each detection under its story's id, from an index loaded once for this poll.
 
-        Its own link (any variant) seen before wins; then a link already merged into a story;
-        then a recent story with the same or a similar title about the same councils.
+        The database answers for what is stored; `_claimed` for stories this process registered
+        in a concurrent poll and may not have committed yet (one story reaching two feeds in one
+        cycle must alert once). Only the in-memory merge is under the lock, never a query.
         """
-        own = det.id
-        key = item_story_key(item)
-        found: str | None = own if self.store.detection(own) is not None else None
-        if found is None and key:
-            found = self.store.detection_id_for_story(key)
-        ref = story_ref(item, det.councils, own, now)
-        if found is None:
-            found = find_story(ref, stories, now - STORY_MERGE_WINDOW)
-        chosen = replace(det, id=found or own)
-        if found is None:
-            stories.append(ref)
-        return chosen
+        if not found:
+            return []
+        since = now - STORY_MERGE_WINDOW
+        index = StoryIndex(
+            known=self.store.known_detection_ids([d.id for _, d in found]),
+            by_key=self.store.detections_by_story(
+                [k for k in (item_story_key(i) for i, _ in found) if k]
+            ),
+            recent=[story_ref_from_row(row) for row in self.store.recent_news(since)],
+        )
+        with self._claimed_lock:
+            index.absorb(self._claimed)
+            identified = [index.identify(item, det, now, since) for item, det in found]
+            if not dry_run:
+                self._claimed.absorb(index)
+                self._claimed.forget_before(since)
+        return identified
+
+    def _gss(self, report: Report) -> str | None:
+        council = self.judge.council_for(report)
+        return council.gss_code if council else None
 
 
-def preview_source(settings: Settings, fetcher: Fetcher, cfg: SourceConfig) -> list[dict[str, Any]]:
-    """What a source yields now, with the verdict on each item; nothing is stored."""
-    source = build_source(cfg)
+def preview_source(
+    settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
+) -> list[dict[str, Any]]:
+    """What a source yields now, with the verdict and its reason on each item; nothing stored.
+
+    It judges through `Judge`, as a real poll does, so `DETECT` here means a poll would detect
+    it (story identity and the baseline aside).
+    """
     ctx = PollContext(
         fetch=fetcher.view(source_policy(settings.http_policy(), cfg)),
         validators={},
         cursor={},
         watched=settings.watched,
-        now=utcnow,
+        now=now,
     )
-    result = source.poll(ctx)
-    matcher = Matcher(settings.watched)
-    rows: list[dict[str, Any]] = []
-    for item in result.items:
-        cls = classify(item)
-        match = matcher.match(item)
-        rows.append(
-            {
-                "title": item.title,
-                "url": item.url,
-                "published": item.published.date().isoformat() if item.published else None,
-                "relevant": cls.relevant,
-                "report_type": cls.report_type,
-                "judgement": cls.judgement,
-                "councils": [c.short_name for c in match.councils],
-                "evidence": [f"{e.where}: {e.text}" for e in match.evidence],
-                "detect": cls.relevant and bool(match.councils),
-            }
-        )
-    for report in result.reports:
-        rows.append(
-            {
-                "title": report.label,
-                "url": report.url,
-                "published": report.published.isoformat() if report.published else None,
-                "relevant": True,
-                "report_type": report.report_type,
-                "judgement": report.judgement,
-                "councils": [report.council_name],
-                "evidence": [],
-                "detect": report.available and report.report_type in settings.report_types,
-            }
-        )
+    result = build_source(cfg).poll(ctx)
+    judge, moment = Judge(settings.watched, settings.report_types), now()
+    rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
+    rows += [
+        _report_row(report, judge.report(report, source=result.source, now=moment))
+        for report in result.reports
+    ]
     return rows
+
+
+def _item_row(item: Item, verdict: Verdict) -> dict[str, Any]:
+    cls, match = verdict.classification, verdict.match
+    return {
+        "title": item.title,
+        "url": item.url,
+        "published": item.published.date().isoformat() if item.published else None,
+        "relevant": bool(cls and cls.relevant),
+        "report_type": cls.report_type if cls else None,
+        "judgement": cls.judgement if cls else None,
+        "councils": [c.short_name for c in match.councils],
+        "evidence": [f"{e.where}: {e.text}" for e in match.evidence],
+        "detect": verdict.detect,
+        "reason": verdict.reason,
+    }
+
+
+def _report_row(report: Report, verdict: Verdict) -> dict[str, Any]:
+    return {
+        "title": report.label,
+        "url": report.url,
+        "published": report.published.isoformat() if report.published else None,
+        "relevant": True,
+        "report_type": report.report_type,
+        "judgement": report.judgement,
+        "councils": [report.council_name],
+        "evidence": [],
+        "detect": verdict.detect,
+        "reason": verdict.reason,
+    }

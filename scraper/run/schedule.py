@@ -9,8 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.clock import LONDON, utcnow
-from scraper.ingest.sources import SourceConfig
-from scraper.settings.config import parse_duration
+from scraper.settings.schema import SourceConfig
 
 DEFAULT_EVERY = 3600.0
 JITTER = 0.1  # up to 10 % of the interval (APScheduler adds 0..jitter: 5 % on average)
@@ -20,14 +19,14 @@ def source_trigger(cfg: SourceConfig) -> IntervalTrigger | CronTrigger:
     """`every` with jitter, or `cron` read in Europe/London."""
     if cfg.cron:
         return CronTrigger.from_crontab(cfg.cron, timezone=LONDON)
-    every = parse_duration(cfg.every) if cfg.every else DEFAULT_EVERY
+    every = cfg.every.total_seconds() if cfg.every else DEFAULT_EVERY
     return IntervalTrigger(seconds=every, jitter=every * JITTER, timezone=UTC)
 
 
 def source_interval(cfg: SourceConfig, now: datetime | None = None) -> float:
     """Seconds between polls; for a cron, the longest gap over the next eight days."""
     if not cfg.cron:
-        return parse_duration(cfg.every) if cfg.every else DEFAULT_EVERY
+        return cfg.every.total_seconds() if cfg.every else DEFAULT_EVERY
     trigger = CronTrigger.from_crontab(cfg.cron, timezone=LONDON)
     t = now or utcnow()
     end = t + timedelta(days=8)

@@ -1,1 +1,1 @@
-"""Settings: the TOML schema and loading; everything downstream sees typed values."""
+"""Configuration: the file's schema, loading it, and the typed Settings everything else sees."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
 from scraper.store import queue, records
-from scraper.store.db import make_engine, reading, transaction, upgrade
+from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
 from scraper.store.records import Route, SourceState
 from scraper.store.schema import detections
@@ -46,6 +46,13 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations; returns the revisions applied (none when up to date)."""
+        return upgrade(self.engine)
+
+    def revision(self) -> str | None:
+        return current_revision(self.engine)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -70,13 +77,16 @@ class Store:
         old: SourceState,
         now: datetime,
         routes: Callable[[Detection], list[Route]],
+        dry_run: bool = False,
     ) -> list[Detection]:
         """Store a poll atomically; returns the detections that were new and were queued.
 
         A baseline poll stores its detections silently and returns none: they are history.
+        A dry run takes exactly the same path in a transaction that is rolled back, so its answer
+        is the real poll's answer and nothing is kept.
         """
         new: list[Detection] = []
-        with transaction(self.engine) as conn:
+        with transaction(self.engine, rollback=dry_run) as conn:
             for det, title_key in rec.detections:
                 if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
                     new.append(det)
@@ -90,6 +100,21 @@ class Store:
     def record_failure(self, name: str, error: str, now: datetime) -> None:
         with transaction(self.engine) as conn:
             records.save_failure(conn, name, error, now)
+
+    def known_detection_ids(self, ids: Collection[str]) -> set[str]:
+        """Which of `ids` are already stored detections."""
+        with reading(self.engine) as conn:
+            return records.known_detection_ids(conn, ids)
+
+    def detections_by_story(self, keys: Collection[str]) -> dict[str, str]:
+        """Canonical link -> the detection an item with that link was merged into (any age)."""
+        with reading(self.engine) as conn:
+            return records.detections_by_story(conn, keys)
+
+    def recent_news(self, since: datetime) -> list[dict[str, Any]]:
+        """News detections first seen at or after `since` (story identity's merge window)."""
+        with reading(self.engine) as conn:
+            return records.recent_news(conn, since)
 
     def detection_id_for_story(self, story_key: str) -> str | None:
         """The detection an item with this canonical link was merged into (any age)."""

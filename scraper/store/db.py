@@ -126,15 +126,20 @@ def _writer_lock(engine: Engine) -> threading.Lock | None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction; database errors become StoreError with a one-line reason."""
+def transaction(engine: Engine, *, rollback: bool = False) -> Iterator[Connection]:
+    """One write transaction; database errors become StoreError with a one-line reason.
+
+    `rollback=True` undoes everything at the end (a dry run takes the real path, keeps nothing).
+    """
     lock = _writer_lock(engine)
     try:
         if lock is not None:
             lock.acquire()
         try:
-            with engine.begin() as conn:
+            with engine.connect() as conn, conn.begin() as trans:
                 yield conn
+                if rollback:
+                    trans.rollback()
         finally:
             if lock is not None:
                 lock.release()

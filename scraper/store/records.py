@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -229,6 +229,44 @@ def detection_by_story(conn: Connection, story_key: str) -> str | None:
         .order_by(items.c.id)
         .limit(1)
     ).scalar()
+
+
+def known_detection_ids(conn: Connection, ids: Collection[str]) -> set[str]:
+    """Which of `ids` are stored detections (one query per chunk, not per item)."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        found |= set(
+            conn.execute(select(detections.c.id).where(detections.c.id.in_(chunk))).scalars()
+        )
+    return found
+
+
+def detections_by_story(conn: Connection, keys: Collection[str]) -> dict[str, str]:
+    """Story key (canonical link) -> the detection its item was merged into, for `keys`."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        rows = conn.execute(
+            select(items.c.story_key, items.c.detection_id)
+            .where(and_(items.c.story_key.in_(chunk), items.c.detection_id.is_not(None)))
+            .order_by(items.c.id)
+        )
+        for key, detection_id in rows:
+            found.setdefault(key, detection_id)
+    return found
+
+
+def recent_news(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """News detections first seen at or after `since`, for story identity."""
+    stmt = select(detections).where(
+        and_(detections.c.kind == "news_article", detections.c.first_seen >= since.astimezone(UTC))
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """Keeps IN lists well under every driver's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def query_detections(

@@ -74,7 +74,7 @@ class Channel:
 def webhook_target(cfg: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
     return WebhookTarget(
         name=cfg.name,
-        url=cfg.url,
+        url=str(cfg.url),
         format=cfg.format,
         secret=cfg.secret.get_secret_value() if cfg.secret else None,
         allow_private=cfg.allow_private,

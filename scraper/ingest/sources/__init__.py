@@ -10,9 +10,7 @@ from scraper.ingest.sources.feed import FeedSource
 from scraper.ingest.sources.html import HtmlSelectors, HtmlSource
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import HttpPolicy, Source
-from scraper.settings.config import FeedSourceConfig, HtmlSourceConfig, OfstedSourceConfig
-
-SourceConfig = OfstedSourceConfig | FeedSourceConfig | HtmlSourceConfig
+from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 
 # The Ofsted site blocks and rate-limits scrapers: never faster than this, and a 403 is
 # treated as "slow down" (retried with backoff) rather than as a final answer.

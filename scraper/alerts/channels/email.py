@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
 
+from scraper.alerts.channels.deadline import Deadline
 from scraper.alerts.channels.email_render import compose
 from scraper.alerts.channels.formats import clean, redact, sample_detection
 from scraper.models import AlertPayload, Delivery
@@ -130,20 +131,29 @@ class SmtpSession:
             smtp.close()
 
     def send(self, message: EmailMessage) -> Delivery:
-        """Send one message; reconnects once if the server dropped a reused connection."""
+        """Send one message within `timeout` seconds in all (connect, banner, every command,
+        the data); reconnects once if the server dropped a reused connection."""
+        with Deadline(self.target.timeout) as limit:
+            limit.watch(self._smtp.sock if self._smtp is not None else None)
+            delivery = self._send_within(message, limit)
+            limit.close()
+        if limit.expired and delivery.outcome != "delivered":
+            self._drop()
+            delivery = Delivery("retry", f"timed out after {self.target.timeout:g} s")
+        return self._finish(delivery)
+
+    def _send_within(self, message: EmailMessage, limit: Deadline) -> Delivery:
         reused = self._smtp is not None
         try:
-            delivery = self._send_once(message)
+            return self._send_once(message)
         except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             self._drop()
-            if not reused:
-                delivery = self._failure(exc)
-            else:
-                log.debug("smtp connection dropped, reconnecting channel=%s", self.target.name)
-                delivery = self._send_guarded(message)
+            if not reused or limit.expired:  # cut at the deadline: no second try
+                return self._failure(exc)
+            log.debug("smtp connection dropped, reconnecting channel=%s", self.target.name)
+            return self._send_guarded(message)
         except (smtplib.SMTPException, OSError) as exc:
-            delivery = self._failure(exc)
-        return self._finish(delivery)
+            return self._failure(exc)
 
     def _send_guarded(self, message: EmailMessage) -> Delivery:
         try:

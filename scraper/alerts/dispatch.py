@@ -36,6 +36,7 @@ from scraper.store import Store
 
 log = logging.getLogger(__name__)
 NOTICE_ROUNDS = 3  # a dead alert queues a notice on another channel: send it in this dispatch
+TEST_TIMEOUT = 10.0  # seconds: `alerts test` waits no longer than this for any channel
 FINISH_ROUNDS = 10  # retries a one-off fetch waits for, at most
 
 __all__ = [
@@ -162,8 +163,11 @@ class Dispatcher:
         self, channel: Channel, message_id: str, data: AlertPayload, *, test: bool = False
     ) -> Delivery:
         """Send one message now, outside the queue (`alerts test NAME`)."""
-        event = "detection.test" if test else "detection.created"
-        return channel.send_now(message_id, data, now=self.now, event_type=event)
+        if test:  # a wrong host or port should fail in seconds, not after the full timeout
+            return channel.capped(TEST_TIMEOUT).send_now(
+                message_id, data, now=self.now, event_type="detection.test"
+            )
+        return channel.send_now(message_id, data, now=self.now, event_type="detection.created")
 
     def release(self) -> int:
         """Hand back claimed-but-unsent rows (clean shutdown)."""

@@ -10,7 +10,7 @@ kinds is visible in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from scraper.alerts.channels.email import SmtpSession, SmtpTarget, build_message
@@ -58,6 +58,12 @@ class Channel:
             codes = {c.gss_code for c in self.councils}
             return any(c.gss_code in codes for c in det.councils)
         return True
+
+    def capped(self, seconds: float) -> Channel:
+        """The same channel with its timeout cut to `seconds` (a quick `alerts test`)."""
+        if self.timeout <= seconds:
+            return self
+        return replace(self, target=replace(self.target, timeout=seconds))
 
     def send_now(
         self, message_id: str, data: AlertPayload, *, now: Clock, event_type: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -163,3 +164,29 @@ def test_retry_after_is_remembered_by_the_next_fetch(
     assert [d["url"] for d in new] == ["https://news1.example.org/2026/11/story-1"]
     assert store.load_state("news").not_before is None
     store.close()
+
+
+def html_source(name: str, url: str, extra: str = "") -> str:
+    return (
+        f'\n[[sources]]\nname = "{name}"\ntype = "html"\nurl = "{url}"\n'
+        f'item = "article"\ntitle = "h2"\nlink = "a"\n{extra}\n'
+    )
+
+
+def test_html_page_of_nested_divs_fails_fast_and_clearly(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], local_server: LocalServer
+) -> None:
+    """10 MiB of unclosed nested <div> is refused by the 2 MiB HTML cap, and with max_bytes
+    raised past it, by the nesting limit: a clear error each, in well under a second's work."""
+    bomb = b"<html><body>" + b"<div>" * (10 * 1024 * 1024 // 5)
+    local_server.route("/bomb", Response(body=bomb, headers={"Content-Type": "text/html"}))
+    sources = html_source("capped", local_server.url("/bomb"))
+    sources += html_source("raised", local_server.url("/bomb?x=1"), "max_bytes = 16_000_000")
+    config = fetch_config(tmp_path / "c.toml", sqlite_url, sources)
+    started = time.monotonic()
+    assert main(["--config", str(config), "fetch"]) == 1
+    took = time.monotonic() - started
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "exceeds max_bytes 2097152" in lines["capped"]
+    assert "nested deeper than 255 levels" in lines["raised"]
+    assert took < 20  # about 1 s here; BeautifulSoup alone took 30-110 s and 1.2 GB

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scraper.errors import ParseError
-from scraper.ingest.sources.html import HtmlSelectors, HtmlSource, parse_html_page
+from scraper.ingest.sources.html import MAX_ELEMENTS, HtmlSelectors, HtmlSource, parse_html_page
 from scraper.models import Fetched, PollContext, Validators
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -156,3 +156,12 @@ def test_html_source_poll_parses_page_and_keeps_validators_on_304() -> None:
     assert second.validators == {PAGE_URL: fresh}
     assert fetch.calls[1]["validators"] == fresh
     assert "text/html" in (fetch.calls[0]["accept"] or "")
+
+
+def test_html_page_with_too_many_elements_refused_before_parsing() -> None:
+    """A page past the element limit is refused by the streaming pass, quickly and clearly."""
+    body = b"<html><body>" + b"<p>x</p>" * (MAX_ELEMENTS + 10)
+    started = time.monotonic()
+    with pytest.raises(ParseError, match=f"more than {MAX_ELEMENTS} elements"):
+        parse_html_page(body, None, source="s", url="https://example.org/", selectors=SELECTORS)
+    assert time.monotonic() - started < 10  # about 0.3 s; BeautifulSoup needs many seconds

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from scraper.ingest.sources.feed import FeedSource
-from scraper.ingest.sources.html import HtmlSelectors, HtmlSource
+from scraper.ingest.sources.feed import FEED_MAX_BYTES, FeedSource
+from scraper.ingest.sources.html import HTML_MAX_BYTES, HtmlSelectors, HtmlSource
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import HttpPolicy, Source
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
@@ -27,14 +27,14 @@ def _ofsted(cfg: Any) -> Source:
 
 
 def _feed(cfg: Any) -> Source:
-    return FeedSource(cfg.name, cfg.url)
+    return FeedSource(cfg.name, cfg.url, max_bytes=cfg.max_bytes or FEED_MAX_BYTES)
 
 
 def _html(cfg: Any) -> Source:
     selectors = HtmlSelectors(
         item=cfg.item, title=cfg.title, link=cfg.link, date=cfg.date, summary=cfg.summary
     )
-    return HtmlSource(cfg.name, cfg.url, selectors)
+    return HtmlSource(cfg.name, cfg.url, selectors, max_bytes=cfg.max_bytes or HTML_MAX_BYTES)
 
 
 SOURCE_TYPES: dict[str, Callable[[Any], Source]] = {
@@ -49,7 +49,11 @@ def build_source(cfg: SourceConfig) -> Source:
 
 
 def source_policy(base: HttpPolicy, cfg: SourceConfig) -> HttpPolicy:
-    """The fetch policy for one source: the [http] table with the source's own overrides."""
+    """The fetch policy for one source: the [http] table with the source's own overrides.
+
+    A source's `max_bytes` replaces both the [http] cap and its type's own default cap (feeds
+    5 MiB, HTML pages 2 MiB), so it may raise them as well as lower them.
+    """
     policy = base
     if cfg.respect_robots is not None:
         policy = replace(policy, respect_robots=cfg.respect_robots)

@@ -344,9 +344,10 @@ def poll_url(
 class FeedSource:
     """`type = "feed"`: one RSS or Atom URL."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, *, max_bytes: int = FEED_MAX_BYTES) -> None:
         self.name = name
         self.url = url
+        self.max_bytes = max_bytes
 
     def __repr__(self) -> str:
         return f"FeedSource({self.name!r}, {self.url!r})"
@@ -357,7 +358,7 @@ class FeedSource:
             source=self.name,
             url=self.url,
             accept=FEED_ACCEPT,
-            max_bytes=FEED_MAX_BYTES,
+            max_bytes=self.max_bytes,
             parse=self._parse,
         )
 

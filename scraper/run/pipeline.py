@@ -265,6 +265,8 @@ class Pipeline:
         """Items and reports -> detections, through the one judging path and story identity."""
         judged = [(item, self.judge.item(item, now)) for item in result.items]
         found = [(item, v.detection) for item, v in judged if v.detection is not None]
+        if not baseline:
+            found = self._hold_incomplete(result.source, found)
         ids = self._identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}
         for (item, _), det in zip(found, ids, strict=True):
@@ -277,6 +279,36 @@ class Pipeline:
                 dets.setdefault(verdict.detection.id, (verdict.detection, None))
         reports = [(r, self._gss(r)) for r in result.reports]
         return PollRecord(result, items, reports, list(dets.values()), baseline)
+
+    def _hold_incomplete(
+        self, source: str, found: list[tuple[Item, Detection]]
+    ) -> list[tuple[Item, Detection]]:
+        """Detections without their item's link or title wait one poll for the whole item.
+
+        A feed cut mid-item (a truncated response still parses) yields an item without a link;
+        alerting it would send a story nobody can open, and the whole item arriving later merges
+        into it unsent. So it is recorded without a detection; if the next poll still lacks the
+        link or title, what is there is alerted.
+        """
+        incomplete = {item.key for item, _ in found if not item.url or not item.title.strip()}
+        if not incomplete:
+            return found
+        seen = self.store.held_item_keys(source, incomplete)
+        kept = []
+        for item, det in found:
+            if item.key in incomplete:
+                held = item.key[:1000] not in seen
+                log.warning(
+                    "source=%s %s item without its %s key=%s",
+                    source,
+                    "holding until the next poll an" if held else "alerting, still incomplete, an",
+                    "link" if not item.url else "title",
+                    item.key,
+                )
+                if held:
+                    continue
+            kept.append((item, det))
+        return kept
 
     def _identify(
         self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool

@@ -100,6 +100,7 @@ class Store:
                 if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
                     new.append(det)
                     queue.enqueue(conn, det.id, routes(det), now)
+            records.complete_held_items(conn, rec.items)
             records.save_items(conn, rec.items, now)
             for report, gss in rec.reports:
                 records.save_report(conn, rec.result.source, report, gss, now)
@@ -112,6 +113,11 @@ class Store:
         """A failed poll: validators and cursor stay; a host's Retry-After is remembered."""
         with transaction(self.engine) as conn:
             records.save_failure(conn, name, error, now, deferral)
+
+    def held_item_keys(self, source: str, keys: Collection[str]) -> set[str]:
+        """Which of `keys` the source has recorded already without a detection."""
+        with reading(self.engine) as conn:
+            return records.held_item_keys(conn, source, keys)
 
     def known_detection_ids(self, ids: Collection[str]) -> set[str]:
         """Which of `ids` are already stored detections."""

@@ -233,6 +233,45 @@ def detection_by_story(conn: Connection, story_key: str) -> str | None:
     ).scalar()
 
 
+def held_item_keys(conn: Connection, source: str, keys: Collection[str]) -> set[str]:
+    """Which of `keys` this source recorded before without a detection (held, or not news)."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted({k[:1000] for k in keys})):
+        found |= set(
+            conn.execute(
+                select(items.c.item_key).where(
+                    and_(
+                        items.c.source == source,
+                        items.c.item_key.in_(chunk),
+                        items.c.detection_id.is_(None),
+                    )
+                )
+            ).scalars()
+        )
+    return found
+
+
+def complete_held_items(
+    conn: Connection, rows: Sequence[tuple[Item, str | None, str | None]]
+) -> None:
+    """An item held back as incomplete, now whole and detected: its row gets the link, title
+    and detection (the insert that follows leaves a known row alone)."""
+    for item, story_key, det_id in rows:
+        if det_id is None:
+            continue
+        conn.execute(
+            update(items)
+            .where(
+                and_(
+                    items.c.source == item.source,
+                    items.c.item_key == item.key[:1000],
+                    items.c.detection_id.is_(None),
+                )
+            )
+            .values(title=item.title, url=item.url, story_key=story_key, detection_id=det_id)
+        )
+
+
 def known_detection_ids(conn: Connection, ids: Collection[str]) -> set[str]:
     """Which of `ids` are stored detections (one query per chunk, not per item)."""
     found: set[str] = set()

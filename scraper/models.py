@@ -6,10 +6,14 @@ each stage can be tested with plain values and no server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from scraper.clock import iso_utc
 
 REPORT_TYPES = ("monitoring_visit", "focused_visit", "inspection", "jtai", "area_send", "other")
 JUDGEMENTS = ("outstanding", "good", "requires_improvement", "inadequate")
@@ -89,9 +93,9 @@ class Council:
     def current(self) -> bool:
         return self.valid_to is None
 
-    def ref(self) -> dict[str, str | None]:
-        """The council as the webhook payload names it."""
-        return {"name": self.short_name, "gss_code": self.gss_code, "ofsted_urn": self.ofsted_urn}
+    def ref(self) -> dict[str, Any]:
+        """The council as the webhook payload names it (see CouncilRef)."""
+        return CouncilRef.of(self).model_dump()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class CouncilMatch:
 
     councils: tuple[Council, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    reasons: tuple[str, ...] = ()  # how shared names were read; for no council, why not
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,22 +190,148 @@ class Detection:
     judgement: str | None = None
     summary: str | None = None
     evidence: tuple[Evidence, ...] = ()
+    visit_number: int | None = None  # ordinal of a monitoring visit
+    inadequate_since: str | None = None  # "YYYY-MM" of the judgement a monitoring visit follows
+    reasons: tuple[str, ...] = ()  # why it was detected: the rules and words that decided
 
-    def payload(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "report_type": self.report_type,
-            "councils": [c.ref() for c in self.councils],
-            "title": self.title,
-            "url": self.url,
-            "published": self.published.isoformat() if self.published else None,
-            "visit_dates": [d.isoformat() for d in self.visit_dates],
-            "judgement": self.judgement,
-            "source": self.source,
-            "summary": self.summary,
-            "first_seen": self.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+    def payload(self) -> AlertPayload:
+        """The published payload, built here once for every output (webhook, chat, email, CLI)."""
+        return AlertPayload(
+            id=self.id,
+            kind=self.kind,
+            report_type=self.report_type,
+            councils=[CouncilRef.of(c) for c in self.councils],
+            title=self.title,
+            url=self.url,
+            published=self.published,
+            visit_dates=list(self.visit_dates),
+            judgement=self.judgement,
+            source=self.source,
+            summary=self.summary,
+            first_seen=self.first_seen,
+            visit_number=self.visit_number,
+            inadequate_since=self.inadequate_since,
+            evidence=Why.of(self.reasons, self.evidence),
+        )
+
+
+# ---- the published alert payload ---------------------------------------------------------------
+# Receivers, scripts and the web API depend on these names: extend, never rename or drop.
+
+UtcStamp = Annotated[
+    datetime,
+    PlainSerializer(iso_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "Z$"}),
+]
+ReportTypeName = Literal[
+    "monitoring_visit", "focused_visit", "inspection", "jtai", "area_send", "other"
+]
+JudgementName = Literal["outstanding", "good", "requires_improvement", "inadequate"]
+
+
+class _Published(BaseModel):
+    # frozen and closed: a field added by mistake fails a test instead of reaching a receiver
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CouncilRef(_Published):
+    """A council as the payload names it: short name and codes."""
+
+    name: str
+    gss_code: str | None = None
+    ofsted_urn: str | None = None
+
+    @classmethod
+    def of(cls, council: Council) -> CouncilRef:
+        return cls(
+            name=council.short_name, gss_code=council.gss_code, ofsted_urn=council.ofsted_urn
+        )
+
+
+class EvidenceRef(_Published):
+    """Why a council was matched: the text found and where it was found."""
+
+    council: str
+    text: str
+    where: str
+    offset: int = -1
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> EvidenceRef:
+        e = evidence
+        return cls(council=e.council, text=e.text, where=e.where, offset=e.offset)
+
+
+class Why(_Published):
+    """Why a detection was made: the deciding rules, and the words that named each council."""
+
+    reasons: list[str] = Field(description="the rules and words that decided, in order")
+    councils: list[EvidenceRef] = Field(description="where each council was named")
+
+    @classmethod
+    def of(cls, reasons: Sequence[str], evidence: Sequence[Evidence]) -> Why | None:
+        """None when nothing is known (as on detections stored before reasons were kept)."""
+        if not reasons and not evidence:
+            return None
+        return cls(reasons=list(reasons), councils=[EvidenceRef.of(e) for e in evidence])
+
+
+class AlertPayload(_Published):
+    """The webhook `data` object: one detection (or an owner notice) as every output shows it.
+
+    Unknown values are null, never invented. Owner notices use their own `kind`
+    (e.g. "alert_failed") and `source = "ofsted-watch"`."""
+
+    id: str = Field(description="stable detection id; the same report or story keeps it")
+    kind: str = Field(description="ofsted_report, news_article, or a notice kind")
+    report_type: ReportTypeName | None
+    councils: list[CouncilRef] = Field(description="watched councils, the main one first")
+    title: str
+    url: str | None
+    published: date | None
+    visit_dates: list[date]
+    judgement: JudgementName | None
+    source: str
+    summary: str | None
+    first_seen: UtcStamp
+    visit_number: int | None = Field(None, description="ordinal of a monitoring visit")
+    inadequate_since: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="YYYY-MM of the judgement a monitoring visit follows",
+    )
+    evidence: Why | None = Field(None, description="why it was detected")
+
+    def data(self) -> dict[str, Any]:
+        """The JSON object exactly as published (dates ISO, timestamps UTC with a Z)."""
+        return self.model_dump(mode="json")
+
+
+class ReportRecord(AlertPayload):
+    """A stored Ofsted report as `reports --json` prints it: the payload plus report facts."""
+
+    label: str = Field(description="link label as the Ofsted site writes it")
+    pdf_published: date | None = Field(description="the PDF's own Report published date")
+    sub_judgements: dict[str, str] = Field(description="area -> grade")
+    text_available: bool
+    available: bool
+    council_name: str = Field(description="the council as the provider page writes it")
+    urn: str
+
+
+class WebhookEnvelope(_Published):
+    """The body of a `format = "json"` webhook: event type, when it happened, the payload."""
+
+    type: str = Field(description="detection.created, detection.test or notice.created")
+    timestamp: UtcStamp
+    data: AlertPayload
+
+
+def payload_schema() -> dict[str, Any]:
+    """The published JSON Schema of the webhook body (the payload is its `data`)."""
+    schema = WebhookEnvelope.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
 
 
 AlertStatus = Literal["pending", "sending", "delivered", "failed", "dead"]
@@ -228,6 +359,9 @@ class SourceResult:
     requests: int = 0
     bytes_read: int = 0
     warnings: tuple[str, ...] = ()
+    # Parts that failed while the rest was read and is stored (one Ofsted council's page or
+    # file): the poll counts as failed, and the source retries those parts next time.
+    errors: tuple[str, ...] = ()
 
 
 class Fetch(Protocol):
@@ -253,6 +387,9 @@ class PollContext:
     watched: tuple[Council, ...]
     now: Clock
     full_history: bool = False  # backfill: read every provider page of watched councils
+    # Keys of the items this source already stored, loaded only when a changed body is parsed
+    # (a 304 costs no query); items under these keys are not built again.
+    seen: Callable[[], Collection[str]] = frozenset
 
 
 class Source(Protocol):

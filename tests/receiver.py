@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from tests import payloadcheck
 from tests.httpserver import LocalServer, Request, Response
 
 Reply = int | Response
@@ -33,6 +34,7 @@ class Receiver:
         self.server = LocalServer()
         self._lock = threading.Lock()
         self._scripts: dict[str, list[Response]] = {}
+        self.invalid: list[str] = []  # JSON webhook bodies that broke the published schema
 
     def __enter__(self) -> Receiver:
         self.server.__enter__()
@@ -40,6 +42,8 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.server.close()
+        # Every payload the tests produce must match the schema published for receivers.
+        assert not self.invalid, "\n".join(self.invalid)
 
     def hook(self, path: str, *replies: Reply) -> str:
         """Register `path`; it answers `replies` in order (ints are bare statuses), then 200."""
@@ -54,9 +58,21 @@ class Receiver:
             self._scripts[path].extend(_response(r) for r in replies)
 
     def _answer(self, request: Request) -> Response:
+        self._validate(request)
         with self._lock:
             script = self._scripts.get(request.path.split("?", 1)[0], [])
             return script.pop(0) if script else Response(body=b"ok")
+
+    def _validate(self, request: Request) -> None:
+        """Check a `format = "json"` body (an object with type, timestamp and data)."""
+        try:
+            document = json.loads(request.body)
+        except ValueError:
+            return
+        if isinstance(document, dict) and {"type", "timestamp", "data"} <= document.keys():
+            problems = payloadcheck.errors(document)
+            with self._lock:
+                self.invalid.extend(f"{request.path}: {p}" for p in problems)
 
     def posts(self, path: str | None = None) -> list[Request]:
         """The POSTs received (on `path`, or on every hook), oldest first."""

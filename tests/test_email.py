@@ -25,7 +25,7 @@ from tests.smtpserver import (
     server_context,
     smtp_server,
 )
-from tests.test_formats import FIXED_TIME, assert_snapshot, fixed_detection
+from tests.test_formats import FIXED_TIME, assert_snapshot, fixed_detection, with_councils
 
 USERNAME = "alerts-user-7f3a"
 PASSWORD = "pw-Zq81-very-secret"
@@ -92,10 +92,9 @@ def test_build_message_is_multipart_alternative_text_then_html() -> None:
 def test_build_message_escapes_scraped_text_in_html(hostile: str) -> None:
     """Hostile titles, summaries and council names appear only escaped in the HTML part."""
     council = {"name": hostile, "gss_code": None, "ofsted_urn": None}
-    data = {
-        **fixed_detection(kind="news_article", title=hostile, summary=hostile),
-        "councils": [council],
-    }
+    data = with_councils(
+        fixed_detection(kind="news_article", title=hostile, summary=hostile), council
+    )
     msg = build_message(smtp_target(25), "m", [data], now=FIXED_TIME)
     _, html = parts(msg)
     assert "<script" not in html and "<img" not in html
@@ -153,10 +152,10 @@ def test_smtp_target_plaintext_only_to_loopback() -> None:
 
 
 def test_test_message_is_labelled() -> None:
-    """`alerts test` mail says it is a test and names no real council."""
+    """`alerts test` mail says it is a test, in its subject as well as its text."""
     msg = notify_email.test_message(smtp_target(25), FIXED_TIME)
     assert "ofsted-watch test alert" in parts(msg)[0]
-    assert "Test Council" in msg["Subject"]
+    assert msg["Subject"].startswith("[ofsted-watch] TEST")
 
 
 # ---- sending ----------------------------------------------------------------------------------
@@ -308,6 +307,6 @@ def test_notice_subject_says_notice() -> None:
     """An owner notice (alert given up, channel disabled) is not dressed up as news."""
     from scraper.alerts.channels.email_render import item_line
 
-    line = item_line({"kind": "channel_disabled", "title": "Channel hook disabled"})
+    line = item_line(fixed_detection(kind="channel_disabled", title="Channel hook disabled"))
     assert line.startswith("Notice: ") and "Channel hook disabled" in line
-    assert item_line({"kind": "news_article", "title": "Story"}).startswith("News: ")
+    assert item_line(fixed_detection(kind="news_article", title="Story")).startswith("News: ")

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from scraper.alerts.dispatch import notice_payload
 from scraper.cli.commands import main
 from scraper.judge.councils import load_register
-from scraper.models import Detection, Report, SourceResult, Validators
+from scraper.models import Detection, Item, Report, SourceResult, Validators
 from scraper.store import Notice, PollRecord, Route, SourceState, Store
 from scraper.store.db import head_revision, make_engine, upgrade
 from scraper.store.schema import alerts
@@ -248,7 +249,8 @@ def test_bury_alert_disables_a_channel_once_and_enable_requeues(db_url: str) -> 
     one, two = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
 
     def notice(n: int) -> Notice:
-        return Notice("mail", f"disabled:hook:{n}", one.detection_id, {"title": "hook disabled"})
+        data = notice_payload(f"disabled:hook:{n}", "channel_disabled", "hook disabled", "", T0)
+        return Notice("mail", f"disabled:hook:{n}", one.detection_id, data)
 
     assert store.bury_alert(one.id, T0, "HTTP 410", "a", notice=notice(1), disable="hook")
     assert not store.bury_alert(two.id, T0, "HTTP 410", "a", notice=notice(2), disable="hook")
@@ -271,13 +273,14 @@ def test_bury_alert_queues_each_notice_key_once(db_url: str) -> None:
     store = Store.open(db_url)
     record(store, [detection()])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
-    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, {"summary": "gave up"})
+    data = notice_payload(f"dead:{row.message_id}", "alert_failed", "", "gave up", T0)
+    notice = Notice("mail", f"dead:{row.message_id}", row.detection_id, data)
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     store.requeue_alerts(T0, [row.id])
     (row,) = store.claim_alerts(now=T0, owner="a", lease=60, channels=["hook"])
     store.bury_alert(row.id, T0, "HTTP 400", "a", notice=notice)
     notices = [r for r in store.alerts() if r.notice is not None]
-    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, {"summary": "gave up"})]
+    assert [(r.alert_key, r.notice) for r in notices] == [(notice.key, data)]
     assert notices[0].title == "Monitoring visit", "a notice without a title shows its cause"
     assert not store.disabled_channels()
 
@@ -291,3 +294,40 @@ def test_unclaim_alerts_hands_back_only_the_rows_named(db_url: str) -> None:
     assert store.unclaim_alerts("a", T0, [hook.id]) == 1
     status = {r.channel: (r.status, r.attempts) for r in store.alerts()}
     assert status == {"hook": ("pending", 0), "mail": ("sending", 1)}
+
+
+def test_seen_keys_are_the_items_one_source_stored(db_url: str) -> None:
+    """seen_keys returns every item key stored for that source, and none of another source's."""
+    store = Store.open(db_url)
+
+    def item(source: str, key: str) -> Item:
+        return Item(source=source, key=key, title=key, url=None, published=None)
+
+    for source, keys in (("feed-a", ["k1", "k2"]), ("feed-b", ["k3"])):
+        rows = [(item(source, k), None, None) for k in keys]
+        rec = PollRecord(SourceResult(source=source), rows, [], [], baseline=True)
+        store.record_poll(rec, old=store.load_state(source), now=T0, routes=lambda d: [])
+    assert store.seen_keys("feed-a") == {"k1", "k2"}
+    assert store.seen_keys("feed-b") == {"k3"}
+    assert store.seen_keys("feed-c") == frozenset()
+
+
+def test_record_polls_stores_several_sources_together(db_url: str) -> None:
+    """record_polls stores each poll's items, validators and cursor, as record_poll would."""
+    store = Store.open(db_url)
+    batch = []
+    for source in ("feed-a", "feed-b"):
+        result = SourceResult(
+            source=source,
+            validators={f"https://{source}.example/": Validators(etag='"1"')},
+            cursor={"body_sha256": source},
+        )
+        rows = [(Item(source=source, key=f"{source}-k", title="t", url=None, published=None),
+                 None, None)]  # fmt: skip
+        batch.append((PollRecord(result, rows, [], [], baseline=False), store.load_state(source)))
+    assert store.record_polls(batch, now=T0, routes=lambda d: []) == []
+    for source in ("feed-a", "feed-b"):
+        state = store.load_state(source)
+        assert store.seen_keys(source) == {f"{source}-k"}
+        assert state.cursor == {"body_sha256": source} and state.polls == 1
+        assert state.validators == {f"https://{source}.example/": Validators(etag='"1"')}

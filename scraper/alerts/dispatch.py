@@ -14,16 +14,22 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scraper import failpoints
-from scraper.alerts.channels.email import SmtpSession, SmtpTarget, build_message
-from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
 from scraper.clock import LONDON, utcnow
-from scraper.models import Delivery
+from scraper.models import AlertPayload, Delivery
 from scraper.settings.config import Settings
-from scraper.settings.schema import Channel, EmailChannelConfig, WebhookChannelConfig
+from scraper.settings.schema import (
+    Channel,
+    EmailChannelConfig,
+    WebhookChannelConfig,
+)
 from scraper.store import AlertRow, Notice, Store
+
+if TYPE_CHECKING:  # the channel modules (SMTP, email rendering) load on the first send only
+    from scraper.alerts.channels.email import SmtpTarget
+    from scraper.alerts.channels.webhook import WebhookTarget
 
 log = logging.getLogger(__name__)
 # Standard Webhooks example schedule: delay before attempt n+1 after n failed attempts.
@@ -62,6 +68,8 @@ class DispatchSummary:
 
 
 def webhook_target(ch: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
+    from scraper.alerts.channels.webhook import WebhookTarget
+
     return WebhookTarget(
         name=ch.name,
         url=ch.url,
@@ -74,6 +82,8 @@ def webhook_target(ch: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
 
 
 def smtp_target(ch: EmailChannelConfig) -> SmtpTarget:
+    from scraper.alerts.channels.email import SmtpTarget
+
     return SmtpTarget(
         name=ch.name,
         host=ch.smtp_host,
@@ -139,6 +149,9 @@ class Dispatcher:
                 return total
 
     def _send_batch(self, channel: Channel, rows: Sequence[AlertRow]) -> DispatchSummary:
+        from scraper.alerts.channels.email import SmtpSession, build_message
+        from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
+
         try:
             target = self._target(channel)
         except ValueError as exc:  # config passed validation but the channel cannot be used
@@ -163,7 +176,7 @@ class Dispatcher:
         return smtp_target(channel)
 
     def _each(
-        self, rows: Sequence[AlertRow], send: Callable[[AlertRow, dict[str, Any]], Delivery]
+        self, rows: Sequence[AlertRow], send: Callable[[AlertRow, AlertPayload], Delivery]
     ) -> DispatchSummary:
         total = DispatchSummary()
         held: list[int] = []
@@ -171,7 +184,7 @@ class Dispatcher:
             if row.channel in self.disabled:  # a 410 earlier in this batch
                 held.append(row.id)
                 continue
-            data = dict(row.notice) if row.notice else self.store.payload(row.detection_id)
+            data = row.notice or self.store.payload(row.detection_id)
             if data is None:  # pragma: no cover - foreign key makes this impossible
                 continue
             failpoints.hit("before_send")
@@ -276,24 +289,18 @@ class Dispatcher:
         fallback = self.channels.get(channel.fallback) if channel and channel.fallback else None
         if fallback is None or row.notice is not None:
             return None
-        data: dict[str, Any] = {
-            "id": key,
-            "kind": kind,
-            "report_type": None,
-            "councils": [],
-            "title": title,
-            "url": None,
-            "published": None,
-            "visit_dates": [],
-            "judgement": None,
-            "source": "ofsted-watch",
-            "summary": summary,
-            "first_seen": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        return Notice(fallback.name, key, row.detection_id, data)
+        return Notice(
+            fallback.name,
+            key,
+            row.detection_id,
+            notice_payload(key, kind, title, summary, self.now()),
+        )
 
-    def send_direct(self, channel: Channel, message_id: str, data: dict[str, Any]) -> Delivery:
+    def send_direct(self, channel: Channel, message_id: str, data: AlertPayload) -> Delivery:
         """Send one message now, outside the queue (`alerts test NAME`)."""
+        from scraper.alerts.channels.email import SmtpSession, build_message
+        from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
+
         try:
             target = self._target(channel)
         except ValueError as exc:
@@ -337,8 +344,10 @@ class Dispatcher:
         return total
 
     def _send_digest(
-        self, ch: EmailChannelConfig, msg_id: str, items: list[dict[str, Any]], now: datetime
+        self, ch: EmailChannelConfig, msg_id: str, items: list[AlertPayload], now: datetime
     ) -> Delivery:
+        from scraper.alerts.channels.email import SmtpSession, build_message
+
         try:
             target = smtp_target(ch)
         except ValueError as exc:
@@ -372,19 +381,19 @@ def digest_slot(period: str, at: str, now: datetime) -> datetime:
     return slot.astimezone(UTC)
 
 
-def test_payload(now: datetime) -> dict[str, Any]:
-    """A harmless, clearly-labelled detection for `alerts test NAME`."""
-    return {
-        "id": "test",
-        "kind": "ofsted_report",
-        "report_type": "monitoring_visit",
-        "councils": [{"name": "West Berkshire", "gss_code": "E06000037", "ofsted_urn": "80577"}],
-        "title": "Test message from ofsted-watch",
-        "url": "https://reports.ofsted.gov.uk/provider/44/80577",
-        "published": now.date().isoformat(),
-        "visit_dates": [],
-        "judgement": None,
-        "source": "ofsted-watch",
-        "summary": "If you can read this, the channel works.",
-        "first_seen": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+def notice_payload(key: str, kind: str, title: str, summary: str, now: datetime) -> AlertPayload:
+    """An owner notice as a payload: about ofsted-watch itself, so no council, type or link."""
+    return AlertPayload(
+        id=key,
+        kind=kind,
+        report_type=None,
+        councils=[],
+        title=title,
+        url=None,
+        published=None,
+        visit_dates=[],
+        judgement=None,
+        source="ofsted-watch",
+        summary=summary,
+        first_seen=now,
+    )

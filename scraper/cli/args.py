@@ -125,4 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dsub = d.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dsub.add_parser("upgrade", help="apply schema migrations")
+    s = sub.add_parser(
+        "schema",
+        help="print a published JSON Schema",
+        description="Example: ofsted-watch schema payload > payload.schema.json",
+    )
+    s.add_argument("name", choices=("payload",), help="payload: the webhook body")
     return p

@@ -32,7 +32,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
-            print_json(det.payload())
+            print_json(det.payload().data())
     print_summary(summary, sent, out)
     return 1 if summary.failed else 0
 

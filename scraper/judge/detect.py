@@ -190,6 +190,8 @@ def report_detection(report: Report, council: Council, *, source: str, now: date
         visit_dates=report.visit_dates,
         judgement=report.judgement,
         summary=report.summary,
+        visit_number=report.visit_number,
+        inadequate_since=report.inadequate_since,
     )
 
 

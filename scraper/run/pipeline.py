@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
+HELD_KEY = "held_incomplete"  # cursor key: items held back for lacking a link or title
 STORY_MERGE_WINDOW = timedelta(days=14)
 
 
@@ -35,12 +36,15 @@ class SourceOutcome:
     """One line of the fetch summary."""
 
     name: str
-    status: str  # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed"
+    # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed" (perhaps
+    # with the rest of the poll stored)
+    status: str
     items: int = 0
     new: tuple[Detection, ...] = ()
     duration: float = 0.0
     error: str | None = None
     requests: int = 0
+    partial: bool = False  # failed in part: the rest was read and stored
 
     @property
     def ok(self) -> bool:
@@ -90,7 +94,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.now = now
-        self.judge = Judge(settings.watched, settings.report_types)
+        self.judge = judge_for(settings)
         self.routes = router(settings.channels, settings.channel_councils)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
@@ -221,7 +225,7 @@ class Pipeline:
         baseline: bool,
     ) -> SourceOutcome:
         now = self.now()
-        record = self._detect(result, now, baseline=baseline, dry_run=dry_run)
+        record = self._detect(result, now, baseline=baseline, dry_run=dry_run, state=state)
         if not dry_run:
             failpoints.hit("after_detect")
         new = self.store.record_poll(
@@ -230,10 +234,15 @@ class Pipeline:
         if not dry_run:
             failpoints.hit("after_commit")
         status = (
-            "not_modified"
+            "failed"  # in part: what was read is stored, the failed parts are retried
+            if result.errors
+            else "not_modified"
             if result.not_modified
             else ("baseline" if state.needs_baseline else "ok")
         )
+        error = "; ".join(result.errors) or None
+        if error:
+            log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
         for w in result.warnings:
@@ -256,17 +265,36 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, requests=result.requests
+            cfg.name,
+            status,
+            count,
+            tuple(new),
+            duration,
+            error=error,
+            requests=result.requests,
+            partial=bool(result.errors),
         )
 
     def _detect(
-        self, result: SourceResult, now: datetime, *, baseline: bool, dry_run: bool
+        self,
+        result: SourceResult,
+        now: datetime,
+        *,
+        baseline: bool,
+        dry_run: bool,
+        state: SourceState | None = None,
     ) -> PollRecord:
         """Items and reports -> detections, through the one judging path and story identity."""
         judged = [(item, self.judge.item(item, now)) for item in result.items]
         found = [(item, v.detection) for item, v in judged if v.detection is not None]
-        if not baseline:
-            found = self._hold_incomplete(result.source, found)
+        if not baseline and not result.not_modified:
+            old = state.cursor if state is not None else {}
+            found, held = _hold_incomplete(result.source, found, old.get(HELD_KEY) or ())
+            if held or old.get(HELD_KEY):
+                base = dict(result.cursor if result.cursor is not None else old)
+                kept_items = tuple(i for i in result.items if i.key not in held)
+                cursor = {**base, HELD_KEY: sorted(held)}
+                result = replace(result, cursor=cursor, items=kept_items)
         ids = self._identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}
         for (item, _), det in zip(found, ids, strict=True):
@@ -279,36 +307,6 @@ class Pipeline:
                 dets.setdefault(verdict.detection.id, (verdict.detection, None))
         reports = [(r, self._gss(r)) for r in result.reports]
         return PollRecord(result, items, reports, list(dets.values()), baseline)
-
-    def _hold_incomplete(
-        self, source: str, found: list[tuple[Item, Detection]]
-    ) -> list[tuple[Item, Detection]]:
-        """Detections without their item's link or title wait one poll for the whole item.
-
-        A feed cut mid-item (a truncated response still parses) yields an item without a link;
-        alerting it would send a story nobody can open, and the whole item arriving later merges
-        into it unsent. So it is recorded without a detection; if the next poll still lacks the
-        link or title, what is there is alerted.
-        """
-        incomplete = {item.key for item, _ in found if not item.url or not item.title.strip()}
-        if not incomplete:
-            return found
-        seen = self.store.held_item_keys(source, incomplete)
-        kept = []
-        for item, det in found:
-            if item.key in incomplete:
-                held = item.key[:1000] not in seen
-                log.warning(
-                    "source=%s %s item without its %s key=%s",
-                    source,
-                    "holding until the next poll an" if held else "alerting, still incomplete, an",
-                    "link" if not item.url else "title",
-                    item.key,
-                )
-                if held:
-                    continue
-            kept.append((item, det))
-        return kept
 
     def _identify(
         self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool
@@ -342,6 +340,44 @@ class Pipeline:
         return council.gss_code if council else None
 
 
+def judge_for(settings: Settings) -> Judge:
+    """The watchlist's one judge, with its local aliases and the sources' own councils."""
+    return Judge(
+        settings.watched,
+        settings.report_types,
+        aliases=settings.aliases,
+        source_councils=settings.source_councils,
+    )
+
+
+def _hold_incomplete(
+    source: str, found: list[tuple[Item, Detection]], held_before: Collection[str]
+) -> tuple[list[tuple[Item, Detection]], set[str]]:
+    """Detections without their item's link or title wait one poll for the whole item.
+
+    A feed cut mid-item (a truncated response still parses) yields an item without a link;
+    alerting it would send a story nobody can open, and the whole item arriving later merges
+    into it unsent. So it is left unstored and its key kept in the source's cursor; if the next
+    poll still lacks the link or title, what is there is alerted. Returns (kept, held keys).
+    """
+    kept, held = [], set()
+    for item, det in found:
+        if not item.url or not item.title.strip():
+            hold = item.key not in held_before
+            log.warning(
+                "source=%s %s item without its %s key=%s",
+                source,
+                "holding until the next poll an" if hold else "alerting, still incomplete, an",
+                "link" if not item.url else "title",
+                item.key,
+            )
+            if hold:
+                held.add(item.key)
+                continue
+        kept.append((item, det))
+    return kept, held
+
+
 def preview_source(
     settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
 ) -> list[dict[str, Any]]:
@@ -358,7 +394,7 @@ def preview_source(
         now=now,
     )
     result = build_source(cfg).poll(ctx)
-    judge, moment = Judge(settings.watched, settings.report_types), now()
+    judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [
         _report_row(report, judge.report(report, source=result.source, now=moment))

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scraper.alerts.dispatch import Dispatcher, DispatchSummary, test_payload
+from scraper.alerts.dispatch import Dispatcher, DispatchSummary
 from scraper.clock import utcnow
 from scraper.errors import ConfigError
 from scraper.ingest.fetch import Fetcher
-from scraper.models import Delivery
+from scraper.models import CouncilRef, Delivery
 from scraper.run.pipeline import Pipeline, RunSummary, preview_source
 from scraper.settings.config import Settings
 from scraper.store import Store
@@ -56,12 +56,13 @@ def preview(settings: Settings, name: str) -> list[dict[str, Any]]:
 
 def send_test(settings: Settings, store: Store, name: str) -> Delivery:
     """`alerts test NAME`: one harmless message through one channel, outside the queue."""
+    from scraper.alerts.channels.formats import sample_detection  # mail code only when sending
+
     channel = settings.channel(name)
     if channel is None:
         raise ConfigError(settings.path, "alerts", f"no enabled channel named {name!r}")
-    return Dispatcher(settings, store).send_direct(
-        channel, f"msg_test_{name}", test_payload(utcnow())
-    )
+    data = sample_detection(utcnow(), CouncilRef.of(settings.watched[0]))
+    return Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ the lease and are sent again under the same message id (at-least-once, receiver 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
+from scraper.models import AlertPayload
 from scraper.store.db import insert_ignore, utc
 from scraper.store.records import Route, message_id
 from scraper.store.schema import alerts, channel_state, detections
@@ -38,7 +39,7 @@ class AlertRow:
     created_at: datetime
     delivered_at: datetime | None
     title: str = ""
-    notice: Mapping[str, Any] | None = None  # an owner notice's body (sent instead of a payload)
+    notice: AlertPayload | None = None  # an owner notice's body (sent instead of a detection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class Notice:
     channel: str
     key: str  # e.g. "dead:<message_id>"
     detection_id: str  # the detection behind it (the foreign key needs one)
-    data: Mapping[str, Any]
+    data: AlertPayload
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def enqueue_notice(conn: Connection, notice: Notice, now: datetime) -> bool:
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
-            "notice": dict(notice.data),
+            "notice": notice.data.data(),
         },
     )
 
@@ -179,8 +180,8 @@ def _row(r: Any) -> AlertRow:
         last_error=r["last_error"],
         created_at=utc(r["created_at"]) or r["created_at"],
         delivered_at=utc(r["delivered_at"]),
-        title=(r["notice"] or {}).get("title") or r["title"] or "",
-        notice=r["notice"],
+        title=(r["notice"] or {}).get("title") or r["title"] or "",  # a notice shows its cause
+        notice=AlertPayload.model_validate(r["notice"]) if r["notice"] else None,
     )
 
 

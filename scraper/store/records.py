@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from scraper.httputil import redact_url
-from scraper.models import Detection, Item, Report, SourceResult, Validators
+from scraper.models import (
+    AlertPayload,
+    Detection,
+    Item,
+    Report,
+    ReportRecord,
+    SourceResult,
+    Validators,
+)
 from scraper.store.db import insert_ignore, insert_many_ignore, utc
 from scraper.store.schema import detection_councils, detections, items, reports, source_state
 
@@ -96,6 +104,12 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
     }
     if old.not_before is not None or old.not_before_host is not None:
         values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
@@ -157,6 +171,12 @@ def save_items(
     )
 
 
+def item_keys(conn: Connection, source: str) -> frozenset[str]:
+    """The (source, item_key) unique index answers this without reading the table."""
+    rows = conn.execute(select(items.c.item_key).where(items.c.source == source)).scalars()
+    return frozenset(rows)
+
+
 def save_report(
     conn: Connection, source: str, report: Report, gss: str | None, now: datetime
 ) -> bool:
@@ -191,36 +211,42 @@ def save_report(
 
 def save_detection(conn: Connection, det: Detection, title_key: str | None, baseline: bool) -> bool:
     """True when new; the primary key makes a second insert of one story a no-op."""
-    new = insert_ignore(
-        conn,
-        detections,
-        {
-            "id": det.id,
-            "kind": det.kind,
-            "report_type": det.report_type,
-            "judgement": det.judgement,
-            "title": det.title,
-            "title_key": title_key,
-            "url": det.url,
-            "published": _iso(det.published),
-            "source": det.source,
-            "summary": det.summary,
-            "councils": [c.ref() for c in det.councils],
-            "visit_dates": [d.isoformat() for d in det.visit_dates],
-            "evidence": [
-                {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
-                for e in det.evidence
-            ],
-            "first_seen": det.first_seen,
-            "baseline": baseline,
-        },
-    )
+    row: dict[str, Any] = {
+        "id": det.id,
+        "kind": det.kind,
+        "report_type": det.report_type,
+        "judgement": det.judgement,
+        "title": det.title,
+        "title_key": title_key,
+        "url": det.url,
+        "published": _iso(det.published),
+        "source": det.source,
+        "summary": det.summary,
+        "councils": [c.ref() for c in det.councils],
+        "visit_dates": [d.isoformat() for d in det.visit_dates],
+        **_visit_facts(det),
+        "evidence": [
+            {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
+            for e in det.evidence
+        ],
+        "first_seen": det.first_seen,
+        "baseline": baseline,
+    }
+    if det.reasons:  # NULL when none, as on rows stored before revision 0003
+        row["reasons"] = list(det.reasons)
+    new = insert_ignore(conn, detections, row)
     if new:
         for c in det.councils:
             insert_ignore(
                 conn, detection_councils, {"detection_id": det.id, "gss_code": c.gss_code}
             )
     return new
+
+
+def _visit_facts(det: Detection) -> dict[str, Any]:
+    """Visit facts only when known: a database not yet upgraded to 0005 can still record news."""
+    facts = {"visit_number": det.visit_number, "inadequate_since": det.inadequate_since}
+    return {k: v for k, v in facts.items() if v is not None}
 
 
 def detection_by_story(conn: Connection, story_key: str) -> str | None:
@@ -231,45 +257,6 @@ def detection_by_story(conn: Connection, story_key: str) -> str | None:
         .order_by(items.c.id)
         .limit(1)
     ).scalar()
-
-
-def held_item_keys(conn: Connection, source: str, keys: Collection[str]) -> set[str]:
-    """Which of `keys` this source recorded before without a detection (held, or not news)."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted({k[:1000] for k in keys})):
-        found |= set(
-            conn.execute(
-                select(items.c.item_key).where(
-                    and_(
-                        items.c.source == source,
-                        items.c.item_key.in_(chunk),
-                        items.c.detection_id.is_(None),
-                    )
-                )
-            ).scalars()
-        )
-    return found
-
-
-def complete_held_items(
-    conn: Connection, rows: Sequence[tuple[Item, str | None, str | None]]
-) -> None:
-    """An item held back as incomplete, now whole and detected: its row gets the link, title
-    and detection (the insert that follows leaves a known row alone)."""
-    for item, story_key, det_id in rows:
-        if det_id is None:
-            continue
-        conn.execute(
-            update(items)
-            .where(
-                and_(
-                    items.c.source == item.source,
-                    items.c.item_key == item.key[:1000],
-                    items.c.detection_id.is_(None),
-                )
-            )
-            .values(title=item.title, url=item.url, story_key=story_key, detection_id=det_id)
-        )
 
 
 def known_detection_ids(conn: Connection, ids: Collection[str]) -> set[str]:
@@ -365,9 +352,12 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored detection as the webhook `data` object (the published payload)."""
-    first_seen = utc(row["first_seen"])
+def payload(row: Mapping[str, Any]) -> AlertPayload:
+    """A stored detection as the published payload (validated on the way out)."""
+    return AlertPayload.model_validate(_payload_fields(row))
+
+
+def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -380,30 +370,41 @@ def payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "judgement": row["judgement"],
         "source": row["source"],
         "summary": row["summary"],
-        "first_seen": first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if first_seen else None,
+        "first_seen": utc(row["first_seen"]),
+        "visit_number": row.get("visit_number"),
+        "inadequate_since": row.get("inadequate_since"),
+        "evidence": evidence(row),
     }
 
 
-def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> dict[str, Any]:
+def evidence(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Why a stored detection was made: the deciding rules and the words naming each council."""
+    councils = list(row.get("evidence") or [])
+    reasons = list(row.get("reasons") or [])
+    return {"reasons": reasons, "councils": councils} if reasons or councils else None
+
+
+def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:
     """A stored report as `reports --json` prints it: the detection fields plus report facts."""
-    base = payload(
+    base = _payload_fields(
         {
             **row,
             "id": row["report_key"],
             "kind": "ofsted_report",
             "title": row["label"],
             "councils": councils,
+            "evidence": None,
         }
     )
-    return {
-        **base,
-        "label": row["label"],
-        "pdf_published": row["pdf_published"],
-        "sub_judgements": dict(row["sub_judgements"] or {}),
-        "visit_number": row["visit_number"],
-        "inadequate_since": row["inadequate_since"],
-        "text_available": bool(row["text_available"]),
-        "available": bool(row["available"]),
-        "council_name": row["council_name"],
-        "urn": row["urn"],
-    }
+    return ReportRecord.model_validate(
+        {
+            **base,
+            "label": row["label"],
+            "pdf_published": row["pdf_published"],
+            "sub_judgements": dict(row["sub_judgements"] or {}),
+            "text_available": bool(row["text_available"]),
+            "available": bool(row["available"]),
+            "council_name": row["council_name"],
+            "urn": row["urn"],
+        }
+    )

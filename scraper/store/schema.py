@@ -102,9 +102,12 @@ detections = Table(
     Column("summary", Text),
     Column("councils", JSON, nullable=False, default=list),  # [{name, gss_code, ofsted_urn}]
     Column("visit_dates", JSON, nullable=False, default=list),
-    Column("evidence", JSON, nullable=False, default=list),
+    Column("evidence", JSON, nullable=False, default=list),  # [{council, text, where, offset}]
+    Column("reasons", JSON),  # why it was detected (revision 0003; NULL on older rows)
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),  # recorded silently
+    Column("visit_number", Integer),  # ordinal of a monitoring visit
+    Column("inadequate_since", String(7)),  # "YYYY-MM" of the judgement a visit follows
     Index("ix_detections_first_seen", "first_seen"),
     Index("ix_detections_title_key", "title_key"),
 )

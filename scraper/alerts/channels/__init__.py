@@ -25,7 +25,7 @@ def send_test(target: WebhookTarget | SmtpTarget, now: datetime) -> Delivery:
     data = sample_detection(now)
     if isinstance(target, WebhookTarget):
         return send_webhook(
-            target, f"msg_{data['id']}", data, occurred=now, event_type="detection.test"
+            target, f"msg_{data.id}", data, occurred=now, event_type="detection.test"
         )
     with SmtpSession(target) as session:
         return session.send(test_message(target, now))

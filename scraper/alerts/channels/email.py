@@ -12,17 +12,16 @@ import ipaddress
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
-from typing import Any
 
 from scraper.alerts.channels.email_render import compose
 from scraper.alerts.channels.formats import clean, redact, sample_detection
-from scraper.models import Delivery
+from scraper.models import AlertPayload, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ def is_loopback(host: str) -> bool:
 def build_message(
     target: SmtpTarget,
     message_id: str,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[AlertPayload],
     *,
     digest: str | None = None,
     now: datetime,
@@ -96,7 +95,7 @@ def build_message(
 def test_message(target: SmtpTarget, now: datetime) -> EmailMessage:
     """A harmless, clearly labelled message for `alerts test NAME`."""
     data = sample_detection(now)
-    return build_message(target, str(data["id"]), [data], now=now)
+    return build_message(target, data.id, [data], now=now)
 
 
 test_message.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -9,15 +9,15 @@ from __future__ import annotations
 import email.policy
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from scraper.alerts.channels.formats import clean, facts, headline, safe_url, show_date, title_line
 from scraper.clock import LONDON
+from scraper.models import AlertPayload
 
 PREFIX = "[ofsted-watch]"
 SUBJECT_CHARS = 200
@@ -32,19 +32,21 @@ def london(moment: datetime) -> datetime:
         return moment
 
 
-def item_line(data: Mapping[str, Any]) -> str:
+def item_line(data: AlertPayload) -> str:
     """One-line summary: "Monitoring visit: West Berkshire — published 23 Jan 2017"."""
-    if data.get("kind") == "news_article":
+    if data.kind == "news_article":
         return f"News: {headline(data)}"
-    if data.get("kind") != "ofsted_report":  # notices about ofsted-watch itself
+    if data.kind == "test":  # `alerts test`: its title already says TEST
+        return headline(data)
+    if data.kind != "ofsted_report":  # notices about ofsted-watch itself
         return f"Notice: {headline(data)}"
     line = title_line(data)
-    if data.get("published"):
-        line += f" — published {show_date(data['published'])}"
+    if data.published:
+        line += f" — published {show_date(data.published)}"
     return line
 
 
-def subject(items: Sequence[Mapping[str, Any]], digest: str | None, now: datetime) -> str:
+def subject(items: Sequence[AlertPayload], digest: str | None, now: datetime) -> str:
     """The Subject header: one item names it; a digest counts them."""
     if digest is None and len(items) == 1:
         text = item_line(items[0])
@@ -56,22 +58,22 @@ def subject(items: Sequence[Mapping[str, Any]], digest: str | None, now: datetim
     return clean(f"{PREFIX} {text}", SUBJECT_CHARS)
 
 
-def text_part(items: Sequence[Mapping[str, Any]]) -> str:
+def text_part(items: Sequence[AlertPayload]) -> str:
     """The text/plain part: one block per item."""
     blocks = []
     for data in items:
         lines = [item_line(data), ""]
         lines += [f"{name}: {value}" for name, value in facts(data)]
-        url = safe_url(data.get("url"))
+        url = safe_url(data.url)
         if url:
             lines.append(f"Link: {url}")
-        if data.get("summary"):
-            lines += ["", clean(data["summary"])]
+        if data.summary:
+            lines += ["", clean(data.summary)]
         blocks.append("\n".join(lines))
     return "\n\n----\n\n".join(blocks) + f"\n\n-- \n{FOOTER}\n"
 
 
-def html_part(items: Sequence[Mapping[str, Any]], title: str) -> str:
+def html_part(items: Sequence[AlertPayload], title: str) -> str:
     """The text/html part: every scraped value escaped; links only when http(s)."""
     esc = html.escape
     sections = []
@@ -81,9 +83,9 @@ def html_part(items: Sequence[Mapping[str, Any]], title: str) -> str:
             for name, value in facts(data)
         )
         parts = [f"<h2>{esc(item_line(data))}</h2>", f"<table>{rows}</table>"]
-        if data.get("summary"):
-            parts.append(f"<p>{esc(clean(data['summary']))}</p>")
-        url = safe_url(data.get("url"))
+        if data.summary:
+            parts.append(f"<p>{esc(clean(data.summary))}</p>")
+        url = safe_url(data.url)
         if url:
             parts.append(f'<p><a href="{esc(url)}">Open</a></p>')
         sections.append("\n".join(parts))
@@ -122,7 +124,7 @@ def compose(
     sender: str,
     to: Sequence[str],
     message_id: str,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[AlertPayload],
     digest: str | None,
     now: datetime,
     list_name: str,

@@ -1,7 +1,7 @@
 """Webhook bodies: our own JSON envelope, Slack Block Kit, a Teams Adaptive Card, a Discord embed.
 
-Every renderer takes the webhook `data` object (Detection.payload()) and returns the exact bytes
-to send and sign. Feed text is untrusted: Slack mrkdwn is escaped (so `<!channel>` cannot ping),
+Every renderer takes the published payload (`AlertPayload`) and returns the exact bytes to send
+and sign. Feed text is untrusted: Slack mrkdwn is escaped (so `<!channel>` cannot ping),
 Discord mentions are disabled, and links are only ever http(s).
 """
 
@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
+
+from scraper.clock import iso_utc
+from scraper.models import AlertPayload, CouncilRef, WebhookEnvelope
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
@@ -30,7 +34,7 @@ JUDGEMENT_LABELS = {
     "inadequate": "Inadequate",
 }
 
-Renderer = Callable[[Mapping[str, Any], str, datetime], dict[str, Any]]
+Renderer = Callable[[AlertPayload, str, datetime], dict[str, Any]]
 
 
 # ---- display helpers shared with the email channel -------------------------------------------
@@ -62,57 +66,63 @@ def show_date(value: object) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def council_names(data: Mapping[str, Any]) -> str:
+def show_month(value: str) -> str:
+    """A "YYYY-MM" month as "Mar 2015"; anything unparseable is shown as given."""
+    try:
+        day = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        return clean(value)
+    return f"{day:%b %Y}"
+
+
+def council_names(data: AlertPayload) -> str:
     """Watched councils named by the detection, main one first."""
-    councils = data.get("councils") or []
-    return ", ".join(clean(c.get("name")) for c in councils if isinstance(c, Mapping)) or "—"
+    return ", ".join(clean(c.name) for c in data.councils) or "—"
 
 
-def headline(data: Mapping[str, Any]) -> str:
+def headline(data: AlertPayload) -> str:
     """The one-line name of a detection: report type for reports, the title for news."""
-    if data.get("kind") == "ofsted_report":
-        label = TYPE_LABELS.get(str(data.get("report_type")), "")
-        return label or clean(data.get("title")) or "Ofsted report"
-    return clean(data.get("title")) or "News article"
+    if data.kind == "ofsted_report":
+        label = TYPE_LABELS.get(str(data.report_type), "")
+        return label or clean(data.title) or "Ofsted report"
+    return clean(data.title) or "News article"
 
 
-def title_line(data: Mapping[str, Any]) -> str:
+def title_line(data: AlertPayload) -> str:
     """A chat message title: "Monitoring visit: West Berkshire" for reports, the news headline."""
-    if data.get("kind") == "ofsted_report":
+    if data.kind == "ofsted_report":
         return f"{headline(data)}: {council_names(data)}"
     return headline(data)
 
 
-def facts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def facts(data: AlertPayload) -> list[tuple[str, str]]:
     """Label/value pairs worth showing, in display order; unknown values are left out."""
     rows = [("Council", council_names(data))]
-    title = clean(data.get("title"))
-    if data.get("kind") == "ofsted_report" and title and title != headline(data):
+    title = clean(data.title)
+    if data.kind == "ofsted_report" and title and title != headline(data):
         rows.insert(0, ("Title", title))
-    if data.get("report_type"):
-        rows.append(("Type", TYPE_LABELS.get(str(data["report_type"]), clean(data["report_type"]))))
-    if data.get("published"):
-        rows.append(("Published", show_date(data["published"])))
-    if data.get("visit_dates"):
-        rows.append(("Visit dates", ", ".join(show_date(d) for d in data["visit_dates"])))
-    if data.get("judgement"):
-        label = JUDGEMENT_LABELS.get(str(data["judgement"]), clean(data["judgement"]))
-        rows.append(("Judgement", label))
-    rows.append(("Source", clean(data.get("source")) or "—"))
+    if data.report_type:
+        rows.append(("Type", TYPE_LABELS.get(data.report_type, clean(data.report_type))))
+    if data.visit_number is not None:
+        rows.append(("Visit number", str(data.visit_number)))
+    if data.inadequate_since:
+        rows.append(("Inadequate since", show_month(data.inadequate_since)))
+    if data.published:
+        rows.append(("Published", show_date(data.published)))
+    if data.visit_dates:
+        rows.append(("Visit dates", ", ".join(show_date(d) for d in data.visit_dates)))
+    if data.judgement:
+        rows.append(("Judgement", JUDGEMENT_LABELS.get(data.judgement, clean(data.judgement))))
+    rows.append(("Source", clean(data.source) or "—"))
     return rows
-
-
-def iso_z(moment: datetime) -> str:
-    """UTC timestamp as the payload writes it: 2026-11-22T19:00:00Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- renderers --------------------------------------------------------------------------------
 
 
-def render_json(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+def render_json(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """Our own envelope, documented in the interface: type, timestamp, data."""
-    return {"type": event_type, "timestamp": iso_z(timestamp), "data": dict(data)}
+    return WebhookEnvelope(type=event_type, timestamp=timestamp, data=data).model_dump(mode="json")
 
 
 def _mrkdwn(text: str) -> str:
@@ -120,7 +130,7 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_slack(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+def render_slack(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """Block Kit: header, fields, summary and a button; `text` is the notification fallback."""
     title = title_line(data)
     fields = [
@@ -131,35 +141,35 @@ def render_slack(data: Mapping[str, Any], event_type: str, timestamp: datetime) 
         {"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}},
         {"type": "section", "fields": fields[:10]},
     ]
-    if data.get("summary"):
-        text = {"type": "mrkdwn", "text": truncate(_mrkdwn(clean(data["summary"])), 3000)}
+    if data.summary:
+        text = {"type": "mrkdwn", "text": truncate(_mrkdwn(clean(data.summary)), 3000)}
         blocks.append({"type": "section", "text": text})
-    url = safe_url(data.get("url"))
+    url = safe_url(data.url)
     if url:
         button = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": url}
         blocks.append({"type": "actions", "elements": [button]})
     fallback = title_line(data)
-    if data.get("kind") == "ofsted_report" and data.get("published"):
-        fallback += f" — published {show_date(data['published'])}"
+    if data.kind == "ofsted_report" and data.published:
+        fallback += f" — published {show_date(data.published)}"
     return {"text": truncate(_mrkdwn(fallback), 3000), "blocks": blocks}
 
 
-def render_teams(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+def render_teams(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """A message with one Adaptive Card 1.4, as Teams Workflows and incoming webhooks accept."""
     title = title_line(data)
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True},
         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts(data)]},
     ]
-    if data.get("summary"):
-        body.append({"type": "TextBlock", "text": clean(data["summary"], 2000), "wrap": True})
+    if data.summary:
+        body.append({"type": "TextBlock", "text": clean(data.summary, 2000), "wrap": True})
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": body,
     }
-    url = safe_url(data.get("url"))
+    url = safe_url(data.url)
     if url:
         card["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": url}]
     attachment = {
@@ -170,18 +180,18 @@ def render_teams(data: Mapping[str, Any], event_type: str, timestamp: datetime) 
     return {"type": "message", "attachments": [attachment]}
 
 
-def render_discord(data: Mapping[str, Any], event_type: str, timestamp: datetime) -> dict[str, Any]:
+def render_discord(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """One embed within Discord's limits; `allowed_mentions` stops feed text pinging anyone."""
     embed: dict[str, Any] = {
         "title": truncate(title_line(data), 256),
-        "description": truncate(clean(data.get("summary")), 4096),
+        "description": truncate(clean(data.summary), 4096),
         "fields": [
             {"name": truncate(k, 256), "value": truncate(v, 1024), "inline": True}
             for k, v in facts(data)
         ][:25],
-        "timestamp": iso_z(timestamp),
+        "timestamp": iso_utc(timestamp),
     }
-    url = safe_url(data.get("url"))
+    url = safe_url(data.url)
     if url:
         embed["url"] = url
     content = truncate(f"New on ofsted-watch: {title_line(data)}", 2000)
@@ -198,7 +208,7 @@ FORMATS: dict[str, Renderer] = {
 
 def render(
     format: str,
-    data: Mapping[str, Any],
+    data: AlertPayload,
     *,
     event_type: str,
     timestamp: datetime,
@@ -213,22 +223,24 @@ def render(
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def sample_detection(now: datetime) -> dict[str, Any]:
-    """A harmless detection for `alerts test NAME`: clearly labelled, links to nothing private."""
-    return {
-        "id": "test-" + now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
-        "kind": "ofsted_report",
-        "report_type": "other",
-        "councils": [{"name": "Test Council", "gss_code": None, "ofsted_urn": None}],
-        "title": "ofsted-watch test alert",
-        "url": "https://reports.ofsted.gov.uk/",
-        "published": now.astimezone(UTC).date().isoformat(),
-        "visit_dates": [],
-        "judgement": None,
-        "source": "ofsted-watch",
-        "summary": "This is a test message from ofsted-watch; no report was published.",
-        "first_seen": iso_z(now),
-    }
+def sample_detection(now: datetime, council: CouncilRef | None = None) -> AlertPayload:
+    """A harmless payload for `alerts test NAME`: "TEST" in its title, a fresh id each time
+    (receivers dedupe on webhook-id), links to nothing private."""
+    where = council or CouncilRef(name="West Berkshire", gss_code="E06000037", ofsted_urn="80577")
+    return AlertPayload(
+        id="test-" + now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4),
+        kind="test",
+        report_type=None,
+        councils=[where],
+        title="TEST: ofsted-watch test alert",
+        url="https://reports.ofsted.gov.uk/",
+        published=now.date(),
+        visit_dates=[],
+        judgement=None,
+        source="ofsted-watch",
+        summary="TEST: this is a test message from ofsted-watch; no report was published.",
+        first_seen=now,
+    )
 
 
 def redact(text: str, *secrets: str | None) -> str:

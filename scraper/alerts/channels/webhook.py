@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -25,7 +24,7 @@ from scraper.alerts.channels.formats import FORMATS, clean, redact, render
 from scraper.alerts.channels.signing import decode_secret, hub_signature, sign, split_secrets
 from scraper.clock import utcnow
 from scraper.httputil import retry_after_seconds
-from scraper.models import Delivery
+from scraper.models import AlertPayload, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +84,19 @@ def build_headers(
 def send_webhook(
     target: WebhookTarget,
     message_id: str,
-    data: Mapping[str, Any],
+    data: AlertPayload,
     *,
     now: Callable[[], datetime] = utcnow,
     event_type: str = "detection.created",
     occurred: datetime | None = None,
 ) -> Delivery:
     """One delivery attempt. The body's timestamp is when the event happened (`occurred`, else
-    data["first_seen"]), so retries resend identical bytes; `webhook-timestamp` is this attempt."""
+    data.first_seen), so retries resend identical bytes; `webhook-timestamp` is this attempt."""
     refusal = _refuse_url(target.url)
     if refusal:
         return _finish(target, Delivery("rejected", refusal))
     message_id = clean(message_id)
-    moment = occurred or _first_seen(data) or now()
+    moment = occurred or data.first_seen
     body = render(target.format, data, event_type=event_type, timestamp=moment)
     headers = build_headers(target, message_id, int(now().timestamp()), body)
     return _finish(target, _post(target, body, headers, now))
@@ -193,14 +192,6 @@ def _refuse_url(url: str) -> str | None:
     if not parts.hostname:
         return "refused: the URL has no host"
     return None
-
-
-def _first_seen(data: Mapping[str, Any]) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(data.get("first_seen")))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _describe(exc: BaseException, target: WebhookTarget) -> str:

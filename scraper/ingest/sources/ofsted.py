@@ -2,10 +2,12 @@
 
 Cheap by design: one poll reads the two listing pages (conditionally), and fetches a provider
 page only when its "Latest report" date moved. Report identity is the file id or URL, never the
-position on the page. Any transient failure propagates, so the pipeline keeps the old cursor and
-the next poll retries. A file that is gone ("Report not found") is recorded as unavailable; a
-*new* one is first looked at again for a few polls, as a fresh link may precede its file. A
-council added to the watchlist after the first poll takes its history as a silent baseline.
+position on the page. A failed listing fails the whole poll (the pipeline keeps the old cursor);
+a failed provider page or file fails only its council, whose memory stays where it was so the
+next poll reads it again, while the other councils are read and stored. A file that is gone
+("Report not found") is recorded as unavailable; a *new* one is first looked at again for a few
+polls, as a fresh link may precede its file. A council added to the watchlist after the first
+poll takes its history as a silent baseline.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from scraper.errors import FetchError, TooLargeError
+from scraper.errors import FetchError, ParseError, ScraperError, TooLargeError
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.sources.ofsted_html import (
     DEFAULT_MONITORING_LABELS,
     ListingEntry,
     ProviderLink,
     classify_label,
+    is_generic_label,
     parse_listing,
     parse_provider_page,
 )
@@ -109,6 +112,22 @@ class _Memory:
             and not self.missing.get(urn)
         )
 
+    def keep(self, urn: str) -> tuple[list[str] | None, dict[str, int] | None]:
+        """A copy of one council's memory, to put back if reading it fails part-way."""
+        seen, missing = self.seen.get(urn), self.missing.get(urn)
+        return (list(seen) if seen is not None else None, dict(missing) if missing else None)
+
+    def restore(self, urn: str, kept: tuple[list[str] | None, dict[str, int] | None]) -> None:
+        seen, missing = kept
+        if seen is None:
+            self.seen.pop(urn, None)
+        else:
+            self.seen[urn] = seen
+        if missing is None:
+            self.missing.pop(urn, None)
+        else:
+            self.missing[urn] = missing
+
     def is_newly_watched(self, urn: str) -> bool:
         return self.has_baseline and urn not in self.seen
 
@@ -161,7 +180,9 @@ class OfstedSource:
         memory = _Memory.load(ctx.cursor)
         reports: list[Report] = []
         warnings: list[str] = []
-        for urn in dict.fromkeys(c.ofsted_urn for c in ctx.watched if c.ofsted_urn):
+        errors: list[str] = []
+        names = {c.ofsted_urn: c.short_name for c in ctx.watched if c.ofsted_urn}
+        for urn, name in names.items():
             entry = listing.entries.get(urn)
             if entry is None:
                 warnings.append(f"watched URN {urn} is not in the Ofsted listing")
@@ -170,7 +191,16 @@ class OfstedSource:
             stamp = entry.latest_report.isoformat() if entry.latest_report else None
             if memory.unchanged(urn, stamp) and not ctx.full_history:
                 continue
-            found, caught_up = self._read_provider(ctx, http, entry, memory)
+            kept = memory.keep(urn)
+            try:
+                found, caught_up = self._read_provider(ctx, http, entry, memory)
+            except _CouncilFailure as failure:
+                # One council's page or file must not sink the others: its memory goes back to
+                # where it was, so the next poll reads it again and nothing it lists is lost.
+                memory.restore(urn, kept)
+                errors.append(f"{name} (URN {urn}): {failure}")
+                log.warning("ofsted council failed, retried next poll: %s", errors[-1])
+                continue
             reports += found
             if caught_up:
                 memory.latest[urn] = stamp
@@ -194,6 +224,7 @@ class OfstedSource:
             requests=http.requests,
             bytes_read=http.bytes_read,
             warnings=tuple(warnings),
+            errors=tuple(errors),
         )
 
     def _read_listing(self, ctx: PollContext, http: _Counting) -> _Listing:
@@ -233,14 +264,17 @@ class OfstedSource:
         page holds a report of that date or later; otherwise the page is read again next poll,
         so a letter listed before its page shows it is never skipped for good.
         """
-        fetched = http.get(entry.provider_url, accept="text/html")
-        _require_ok(fetched, entry.provider_url)
-        name, links = parse_provider_page(
-            fetched.body,
-            base_url=fetched.url or entry.provider_url,
-            monitoring_labels=self.monitoring_labels,
-            source=self.name,
-        )
+        try:
+            fetched = http.get(entry.provider_url, accept="text/html")
+            _require_ok(fetched, entry.provider_url)
+            name, links = parse_provider_page(
+                fetched.body,
+                base_url=fetched.url or entry.provider_url,
+                monitoring_labels=self.monitoring_labels,
+                source=self.name,
+            )
+        except ScraperError as exc:
+            raise _CouncilFailure("provider page", exc) from exc
         urn = entry.urn
         caught_up = _caught_up(entry, links)
         if memory.is_newly_watched(urn) and not ctx.full_history:
@@ -273,14 +307,19 @@ class OfstedSource:
 
     def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
         """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
-        available, facts = self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+        try:
+            available, facts = (
+                self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+            )
+        except ScraperError as exc:
+            raise _CouncilFailure(f"report file {link.url}:", exc) from exc
         return Report(
             urn=urn,
             council_name=council,
             label=link.label,
             url=link.url,
             file_id=link.file_id,
-            report_type=facts.report_type or link.report_type,
+            report_type=report_type(link, facts),
             published=link.published,
             visit_dates=facts.visit_dates,
             pdf_published=facts.pdf_published,
@@ -321,6 +360,30 @@ class OfstedSource:
                 url,
             )
         return True, facts
+
+
+class _CouncilFailure(Exception):
+    """Reading one council's provider page or one of its files failed; names the part."""
+
+    def __init__(self, part: str, cause: ScraperError) -> None:
+        reason = cause.reason if isinstance(cause, (FetchError, ParseError)) else str(cause)
+        super().__init__(f"{part} {reason}")
+
+
+def report_type(link: ProviderLink, facts: PdfFacts) -> str:
+    """The site's label types a report when it is specific; the PDF fills only what it leaves open.
+
+    A full inspection report often recalls the council's earlier JTAI, focused or monitoring
+    visits, so its text alone mistypes it; the label says which publication this is. Two
+    exceptions: a generic or unknown label defers to the text, and a monitoring label (matched
+    loosely, as the site's exact wording is not fixed) yields to a letter that opens as a
+    focused-visit letter.
+    """
+    if link.report_type == "other" or is_generic_label(link.label):
+        return facts.report_type or link.report_type
+    if link.report_type == "monitoring_visit" and facts.report_type == "focused_visit":
+        return "focused_visit"
+    return link.report_type
 
 
 def _require_ok(fetched: Fetched, url: str) -> None:

@@ -259,3 +259,20 @@ def test_item_cut_short_waits_a_poll_for_its_link(
     else:
         assert new[0]["url"] is None and "alerting, still incomplete, an item" in log
     assert _fetch_json(config, capsys)[0] == []  # once
+
+
+def test_request_counts_come_from_the_fetch_layer(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], local_server: LocalServer
+) -> None:
+    """A poll's request count is every request the host saw, robots.txt included."""
+    local_server.route("/feed", NewsFeed(1))
+    sources = feed_source("news", local_server.url("/feed"))
+    config = fetch_config(tmp_path / "c.toml", sqlite_url, sources, robots=True)
+    assert main(["--config", str(config), "--log-format", "json", "fetch"]) == 0
+    polls = [
+        json.loads(line)
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("{") and '"status"' in line and '"requests"' in line
+    ]
+    assert local_server.paths() == ["/robots.txt", "/feed"]
+    assert [(p["source"], p["requests"]) for p in polls] == [("news", 2)]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scraper.errors import ParseError
 from scraper.ingest.sources.html import MAX_ELEMENTS, HtmlSelectors, HtmlSource, parse_html_page
 from scraper.models import Fetched, PollContext, Validators
+from tests.fakefetch import FakeFetch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = sorted(
@@ -116,25 +115,6 @@ def test_html_selectors_reject_invalid_css() -> None:
     """A selector that is not valid CSS fails when the config is built, naming the field."""
     with pytest.raises(ValueError, match="title: invalid CSS selector"):
         HtmlSelectors(item="article", title="h2[", link="a")
-
-
-@dataclass
-class FakeFetch:
-    """Implements the Fetch protocol with canned responses; records each call."""
-
-    responses: list[Fetched]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def get(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        max_bytes: int | None = None,
-        accept: str | None = None,
-    ) -> Fetched:
-        self.calls.append({"url": url, "validators": validators, "accept": accept})
-        return self.responses.pop(0)
 
 
 def test_html_source_poll_parses_page_and_keeps_validators_on_304() -> None:

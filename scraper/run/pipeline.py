@@ -18,7 +18,7 @@ from scraper.alerts.routing import router
 from scraper.clock import Clock, iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import build_source, source_policy
+from scraper.ingest.sources import build_source, poll_counted, source_policy
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
 from scraper.judge.verdict import Judge, Verdict
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
@@ -165,7 +165,7 @@ class Pipeline:
             now=self.now,
             full_history=full_history,
         )
-        return source.poll(ctx)
+        return poll_counted(source, ctx)
 
     def _honour_deferrals(self, states: Sequence[SourceState]) -> None:
         """Hosts that asked an earlier run (Retry-After) to stay away are not asked now."""
@@ -393,7 +393,7 @@ def preview_source(
         watched=settings.watched,
         now=now,
     )
-    result = build_source(cfg).poll(ctx)
+    result = poll_counted(build_source(cfg), ctx)
     judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [

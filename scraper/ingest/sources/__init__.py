@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from scraper.models import HttpPolicy, Source
+from scraper.ingest.fetch_state import FetchStats
+from scraper.models import HttpPolicy, PollContext, Source, SourceResult
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 
 # The Ofsted site blocks and rate-limits scrapers: never faster than this, and a 403 is
@@ -49,6 +50,25 @@ SOURCE_TYPES: dict[str, Callable[[Any], Source]] = {
     "feed": _feed,
     "html": _html,
 }
+
+
+def poll_counted(source: Source, ctx: PollContext) -> SourceResult:
+    """One poll of `source`, its request and byte counts read from the fetch view's own
+    statistics (every attempt, retries and robots.txt included): one count, kept where the
+    requests are made, instead of each source counting for itself."""
+    before = _stats(ctx.fetch)
+    result = source.poll(ctx)
+    after = _stats(ctx.fetch)
+    return replace(
+        result,
+        requests=after.requests - before.requests,
+        bytes_read=after.bytes_read - before.bytes_read,
+    )
+
+
+def _stats(fetch: object) -> FetchStats:
+    stats = getattr(fetch, "stats", None)  # a FetchView, a Fetcher, or a test's fake
+    return stats if isinstance(stats, FetchStats) else FetchStats()
 
 
 def build_source(cfg: SourceConfig) -> Source:

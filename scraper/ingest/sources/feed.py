@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from scraper.errors import FetchError, ParseError
+from scraper.errors import ParseError
 from scraper.httputil import redact_url, strip_userinfo
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.dates import parse_uk_date
@@ -369,10 +369,8 @@ def poll_url(
     if fetched.not_modified:
         kept = stored if fetched.validators.is_empty() else fetched.validators
         return SourceResult(
-            source=source, validators={key: kept or Validators()}, not_modified=True, requests=1
+            source=source, validators={key: kept or Validators()}, not_modified=True
         )
-    if not 200 <= fetched.status < 300:
-        raise FetchError(url, f"unexpected HTTP status {fetched.status}", status=fetched.status)
     digest = hashlib.sha256(fetched.body).hexdigest()
     if ctx.cursor.get(BODY_HASH) == digest:
         log.debug("unchanged body source=%s url=%s", source, key)
@@ -380,8 +378,6 @@ def poll_url(
             source=source,
             validators={key: fetched.validators},
             not_modified=True,
-            requests=1,
-            bytes_read=len(fetched.body),
         )
     parsed = parse(fetched)
     log.debug("parsed source=%s url=%s items=%d", source, key, len(parsed.items))
@@ -393,8 +389,6 @@ def poll_url(
         items=parsed.items,
         validators={key: fetched.validators if parsed.complete else Validators()},
         cursor=cursor,
-        requests=1,
-        bytes_read=len(fetched.body),
         warnings=parsed.warnings,
     )
 

@@ -119,6 +119,7 @@ def test_read_pdf_class7_ilacs_mentioning_earlier_visits_is_an_inspection() -> N
         ("reinspection_2017_require", "requires_improvement", None),
         ("sif_2016_colon_lines", "requires_improvement", "inadequate"),
         ("sif_2016_summary_of_judgements", "inadequate", "requires_improvement"),
+        ("sif_2014_split_columns", "inadequate", "requires_improvement"),
     ],
 )
 def test_read_pdf_class8_sif_layouts_read_every_judgement(
@@ -167,3 +168,14 @@ def test_parse_report_text_class8_visit_end_date_in_every_form(text: str, end: s
     """Class 8: the visit's last day is read exactly in every date-range form and layout."""
     dates = parse_report_text(text).visit_dates
     assert dates and dates[-1].isoformat() == end
+
+
+def test_parse_report_text_class8_overall_is_the_first_judgement_not_the_narrative() -> None:
+    """Class 8: the judgement table's overall grade wins over a later narrative sentence."""
+    text = (
+        "Inspection of Leeds local authority children’s services\n"
+        "Inspection dates: 4 to 15 March 2024\n"
+        "Overall effectiveness Requires improvement to be good\n"
+        "Children’s services in Leeds are good at listening to children, but plans drift.\n"
+    )
+    assert parse_report_text(text).judgement == "requires_improvement"

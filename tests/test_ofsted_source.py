@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scraper.errors import ParseError
+from scraper.errors import HostDeferredError, ParseError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import poll_counted
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import Council, HttpPolicy, PollContext, SourceResult
 from tests.httpserver import LocalServer, Request, Response
-from tests.pdfgen import build_case
+from tests.pdfgen import build_case, build_pdf
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ofsted"
 HOSTS = (
@@ -438,3 +438,35 @@ def test_poll_failing_provider_page_fails_only_its_council(
     assert {r.urn for r in result.reports} == {"80577"}
     cursor: Any = result.cursor
     assert "80540" not in cursor["latest"] and "80577" in cursor["latest"]
+
+
+def test_poll_host_deferral_on_a_file_fails_the_whole_poll(site: Site, fetcher: Fetcher) -> None:
+    """Issue 13.2: a long Retry-After on one council's file defers the whole host, so it is the
+    poll's failure (nothing kept), not that council's alone."""
+    first = poll(site, fetcher, (WEST_BERKS,))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(status=429, headers={"Retry-After": "3600"}, body=b"slow"))
+    with pytest.raises(HostDeferredError):
+        poll(site, fetcher, (WEST_BERKS,), first)
+
+
+def test_poll_visit_letters_carry_no_recalled_grade(site: Site, fetcher: Fetcher) -> None:
+    """A report's judgement is its own: a monitoring letter recalling "children's services in X
+    are inadequate" and a JTAI served with an ILACS-looking text get none; an inspection keeps
+    its grade."""
+    letter = (
+        "Monitoring visit to West Berkshire children’s services\n"
+        "This letter summarises the findings of the monitoring visit to West Berkshire"
+        " children’s services on 13 and 14 December 2016. This was the first monitoring visit"
+        " since the local authority was judged inadequate in March 2015.\n"
+        "Children’s services in West Berkshire are inadequate and improving slowly.\n"
+    )
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(body=build_pdf(letter), headers=PDF))
+    west = {r.file_id: r for r in poll(site, fetcher, (WEST_BERKS,)).reports}
+    assert (west["50000000"].report_type, west["50000000"].judgement) == ("monitoring_visit", None)
+    assert west["2467895"].judgement == "requires_improvement"  # the ILACS text it is served
+    reading = {r.file_id: r for r in poll(site, fetcher, (READING,)).reports}
+    assert (reading["50281001"].report_type, reading["50281001"].judgement) == ("jtai", None)
+    assert reading["50281001"].sub_judgements == {}

@@ -15,6 +15,7 @@ from scraper.run.tasks import (
     DispatchSummary,
     check_source_names,
     deliver_now,
+    failing_now,
     poll_once,
     preview,
 )
@@ -34,6 +35,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for det in summary.detections:
             print_json(det.payload().data())
     print_summary(summary, sent, out)
+    if not args.dry_run:
+        for failing in failing_now(settings, store):
+            print(f"warning: {failing.describe()}", file=sys.stderr)
     return 1 if summary.failed else 0
 
 
@@ -88,6 +92,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     result = backfill(settings, store, councils, alert=args.alert, progress=progress)
     if show:
         print(file=sys.stderr)
+    for c in result.councils:
+        status = f"FAILED: {c.error}" if c.error else f"{c.new} new, {c.known} already stored"
+        print(f"  {c.council.short_name[:32]:32} {status}")
     stored = sum(c.stored for c in result.councils)
-    print(f"backfilled {len(councils)} council(s); {stored} reports stored")
+    failed = sum(not c.ok for c in result.councils)
+    print(
+        f"backfilled {len(councils)} council(s); {stored} reports stored"
+        + (f"; {failed} council(s) failed" if failed else "")
+    )
     return 1 if result.failed else 0

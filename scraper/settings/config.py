@@ -45,6 +45,7 @@ class DaemonSettings:
     alert_every: timedelta
     alert_lease: timedelta
     lock_id: int
+    notify: tuple[str, ...] = ()  # channels told when a source starts or stops failing
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         path=path,
         storage_url=storage_url(raw.storage, path),
         http=http_policy(raw.http),
-        daemon=DaemonSettings(d.listen, d.alert_every, d.alert_lease, d.lock_id),
+        daemon=DaemonSettings(d.listen, d.alert_every, d.alert_lease, d.lock_id, tuple(d.notify)),
         watched=watched,
         report_types=tuple(raw.watchlist.report_types),
         channel_councils=channel_councils,
@@ -112,7 +112,12 @@ def _read_toml(path: str) -> dict[str, Any]:
         with Path(path).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
+        raise ConfigError(
+            path,
+            "",
+            f"file not found (name the file with --config PATH or ${ENV_VAR}; "
+            f"without either, {DEFAULT_PATH} is read)",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML: {exc}") from None
     except OSError as exc:

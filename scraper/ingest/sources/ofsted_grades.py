@@ -60,11 +60,14 @@ def judgements(flat: str) -> tuple[str | None, dict[str, str]]:
 
 
 def overall(flat: str) -> str | None:
-    """The first overall wording in layout order: SIF sentence, then 'Overall effectiveness'."""
-    for pattern in _OVERALL_PATTERNS:
-        if found := re.search(pattern, flat, re.I):
-            return grade(next(g for g in found.groups() if g))
-    return None
+    """The overall wording that comes first: the SIF front-page sentence or the judgement
+    table's 'Overall effectiveness' row both open their reports, while a later sentence of the
+    narrative ("children's services in X are good at listening") is not the judgement."""
+    hits = [m for p in _OVERALL_PATTERNS if (m := re.search(p, flat, re.I))]
+    if not hits:
+        return None
+    first = min(hits, key=lambda m: m.start())
+    return grade(next(g for g in first.groups() if g))
 
 
 def lscb_grade(flat: str) -> str | None:
@@ -76,18 +79,27 @@ def lscb_grade(flat: str) -> str | None:
 
 
 def sif_areas(flat: str) -> dict[str, str]:
-    """Each SIF area's first occurrence followed directly by a grade (list, lines or table)."""
+    """Each SIF area's first occurrence with its grade: right after it (list, lines, table) or
+    inside it, where pypdf read a two-column row line by line ("achieving Inadequate
+    permanence")."""
     areas: dict[str, str] = {}
     for area in SIF_AREAS:
-        words = r"\s+".join(re.escape(w) for w in area.split())
-        # ILACS areas contain these words ("the experiences and progress of children who need
-        # help and protection"): those are not SIF rows.
-        found = re.search(
-            rf"(?<!progress of )(?<!the )\b{words}{_BETWEEN}({GRADE_RE})\b", flat, re.I
-        )
-        if found:
-            areas[area] = grade(found.group(1))
+        for found in re.finditer(_area_pattern(area), flat, re.I):
+            if graded := next((g for g in found.groups() if g), None):
+                areas[area] = grade(graded)
+                break
     return areas
+
+
+def _area_pattern(area: str) -> str:
+    """The area's words with an optional grade between any two of them or after the last.
+
+    ILACS areas contain these words ("the experiences and progress of children who need help
+    and protection"): those are not SIF rows, hence the look-behinds.
+    """
+    words = [re.escape(w) for w in area.split()]
+    body = rf"(?:\s+({GRADE_RE}))?\s+".join(words)
+    return rf"(?<!progress of )(?<!the )\b{body}(?:{_BETWEEN}({GRADE_RE}))?\b"
 
 
 def numbered_areas(flat: str) -> dict[str, str]:

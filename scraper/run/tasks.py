@@ -4,8 +4,10 @@ them without touching the fetch layer, the dispatcher or the store's internals."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scraper.alerts.dispatch import Dispatcher, DispatchSummary
@@ -14,6 +16,7 @@ from scraper.errors import ConfigError
 from scraper.ingest.fetch import Fetcher
 from scraper.models import CouncilRef, Delivery
 from scraper.run.pipeline import Pipeline, RunSummary, preview_source
+from scraper.run.watchdog import Failing, check_source, failing_sources
 from scraper.settings.config import Settings
 from scraper.store import Store
 
@@ -48,13 +51,37 @@ def poll_once(
 ) -> RunSummary:
     """One poll of the chosen sources (all when `names` is empty)."""
     with Fetcher(settings.http) as fetcher:
-        return Pipeline(settings, store, fetcher).run_once(names, dry_run=dry_run)
+        summary = Pipeline(settings, store, fetcher).run_once(names, dry_run=dry_run)
+    if not dry_run:
+        now = utcnow()
+        for outcome in summary.outcomes:
+            cfg = settings.source(outcome.name)
+            if cfg is not None:
+                check_source(settings, store, cfg, now)
+    return summary
 
 
-def deliver_now(settings: Settings, store: Store) -> DispatchSummary:
-    """Send what is due now, digests whose slot has come included."""
+def failing_now(settings: Settings, store: Store) -> list[Failing]:
+    """Sources past their failure threshold, as `/healthz` lists them."""
+    return failing_sources(settings, store, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """What a one-off delivery did, and when the first alert it left queued falls due."""
+
+    sent: DispatchSummary
+    left_until: datetime | None = None
+
+
+def deliver_now(
+    settings: Settings, store: Store, *, sleep: Callable[[float], None] = time.sleep
+) -> Deliveries:
+    """Send what is due now, digests whose slot has come included; wait for retries falling
+    due within `[daemon] alert_wait`, so a brief 503 does not hold an alert until the next run."""
     dispatcher = Dispatcher(settings, store)
-    return dispatcher.dispatch_due() + dispatcher.dispatch_digests()
+    sent, left = dispatcher.finish(settings.daemon.alert_wait.total_seconds(), sleep)
+    return Deliveries(sent + dispatcher.dispatch_digests(), left)
 
 
 def preview(settings: Settings, name: str) -> list[dict[str, Any]]:
@@ -72,9 +99,12 @@ def send_test(settings: Settings, store: Store, name: str) -> Delivery:
 
     channel = settings.channel(name)
     if channel is None:
-        raise ConfigError(settings.path, "alerts", f"no enabled channel named {name!r}")
+        names = ", ".join(c.name for c in settings.alert_channels) or "none"
+        raise ConfigError(
+            settings.path, "alerts", f"no enabled channel named {name!r} (configured: {names})"
+        )
     data = sample_detection(utcnow(), CouncilRef.of(settings.watched[0]))
-    return Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data)
+    return Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data, test=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +124,12 @@ def upgrade_database(settings: Settings) -> Upgrade:
 
 
 __all__ = [
+    "Deliveries",
     "DispatchSummary",
     "Upgrade",
     "check_source_names",
     "deliver_now",
+    "failing_now",
     "open_store",
     "poll_once",
     "preview",

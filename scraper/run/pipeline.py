@@ -95,7 +95,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.now = now
         self.judge = judge_for(settings)
-        self.routes = router(settings.channels, settings.channel_councils)
+        self.routes = router(settings.alert_channels)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
         self._claimed_lock = threading.Lock()

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from scraper.judge import background as B
 from scraper.judge import classify as C
 from scraper.judge.classify import classify, classify_text, monitoring_ordinal
 from scraper.judge.textnorm import gate_text
@@ -107,7 +108,8 @@ def _guarded_patterns() -> dict[str, re.Pattern[str]]:
     """Module patterns behind a lead lookahead, by name."""
     found = {
         name: value
-        for name, value in vars(C).items()
+        for module in (C, B)
+        for name, value in vars(module).items()
         if isinstance(value, re.Pattern) and value.pattern.startswith("(?=[")
     }
     assert len(found) >= 12

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from scraper import failpoints
-from scraper.alerts.channels import Channel, SmtpSession, WebhookTarget, send_webhook
-from scraper.alerts.channels.email import build_message
+from scraper.alerts.channels import Channel, WebhookTarget, send_webhook
 from scraper.alerts.notices import dead_notice, disabled_notice
 from scraper.clock import Clock
 from scraper.models import AlertPayload, Delivery
@@ -155,6 +154,8 @@ def send_rows(
             until,
             lambda row, data: send_webhook(target, row.message_id, data, now=settler.now),
         )
+    from scraper.alerts.channels.email import SmtpSession, build_message  # mail code on use
+
     with SmtpSession(target) as session:
         return _each(
             channel,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scraper.alerts.channels.formats import sample_detection
 from scraper.alerts.dispatch import Dispatcher, DispatchSummary
 from scraper.clock import utcnow
 from scraper.errors import ConfigError
@@ -71,6 +70,8 @@ def preview(settings: Settings, name: str) -> list[dict[str, Any]]:
 
 def send_test(settings: Settings, store: Store, name: str) -> Delivery:
     """`alerts test NAME`: one harmless message through one channel, outside the queue."""
+    from scraper.alerts.channels.formats import sample_detection  # mail code only when sending
+
     channel = settings.channel(name)
     if channel is None:
         names = ", ".join(c.name for c in settings.alert_channels) or "none"

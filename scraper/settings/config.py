@@ -8,7 +8,7 @@ file's pydantic tree or parse a string again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from scraper.alerts.channels import Channel
@@ -64,6 +64,8 @@ class Settings:
     channels: tuple[ChannelConfig, ...] = ()  # enabled ones as configured, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
     alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
+    aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
+    source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
 
     def http_policy(self) -> HttpPolicy:
         return self.http

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from scraper.alerts.channels.email import SmtpSession, SmtpTarget, build_message
 from scraper.alerts.channels.formats import FORMATS, render, sample_detection
 from scraper.alerts.channels.signing import generate_secret, sign
 from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
@@ -21,9 +20,22 @@ from scraper.clock import Clock
 from scraper.models import AlertPayload, Council, Delivery, Detection
 
 if TYPE_CHECKING:  # the settings import this module to build channels; types only here
+    from scraper.alerts.channels.email import SmtpTarget
     from scraper.settings.config import EmailChannelConfig, WebhookChannelConfig
 
-Target = WebhookTarget | SmtpTarget
+    Target = WebhookTarget | SmtpTarget
+
+# The email module (smtplib, message rendering) loads only when an email channel is built or
+# used, so a feed-only `fetch` starts without it.
+_LAZY = {"SmtpSession", "SmtpTarget", "build_message"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from scraper.alerts.channels import email
+
+        return getattr(email, name)
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,8 @@ class Channel:
             return send_webhook(
                 self.target, message_id, data, now=now, event_type=event_type, occurred=now()
             )
+        from scraper.alerts.channels.email import SmtpSession, build_message
+
         with SmtpSession(self.target) as session:
             return session.send(build_message(self.target, message_id, [data], now=now()))
 
@@ -90,6 +104,8 @@ def webhook_target(cfg: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
 
 
 def smtp_target(cfg: EmailChannelConfig, user_agent: str) -> SmtpTarget:
+    from scraper.alerts.channels.email import SmtpTarget
+
     return SmtpTarget(
         name=cfg.name,
         host=cfg.smtp_host,

@@ -154,7 +154,7 @@ def send_rows(
             until,
             lambda row, data: send_webhook(target, row.message_id, data, now=settler.now),
         )
-    from scraper.alerts.channels.email import SmtpSession, build_message  # mail code on use
+    from scraper.alerts.channels.email import SmtpSession, build_message
 
     with SmtpSession(target) as session:
         return _each(

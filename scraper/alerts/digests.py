@@ -7,16 +7,12 @@ together, sent as one email, and settled together (one owner notice if the diges
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
 
 from scraper import failpoints
-from scraper.alerts.channels import Channel
+from scraper.alerts.channels import Channel, SmtpTarget
 from scraper.alerts.delivery import DispatchSummary, Settler
 from scraper.clock import LONDON
 from scraper.models import AlertPayload, Delivery
-
-if TYPE_CHECKING:
-    from scraper.alerts.channels.email import SmtpTarget
 
 DIGEST_CLAIM = 500  # rows in one digest email
 
@@ -36,7 +32,7 @@ def digest_slot(period: str, at: str, now: datetime) -> datetime:
 def send_digest(channel: Channel, settler: Settler, lease: float) -> DispatchSummary:
     """Send this channel's digest if its slot has come and something was gathered before it."""
     store, now = settler.store, settler.now()
-    if channel.digest is None or channel.type != "email":
+    if channel.digest is None or not isinstance(channel.target, SmtpTarget):
         return DispatchSummary()
     slot = digest_slot(channel.digest, channel.digest_at, now)
     last = store.last_digest(channel.name)
@@ -55,7 +51,7 @@ def send_digest(channel: Channel, settler: Settler, lease: float) -> DispatchSum
     items = [d for d in (store.payload(r.detection_id) for r in rows) if d]
     msg_id = f"digest_{channel.name}_{slot.strftime('%Y%m%dT%H%M')}"
     failpoints.hit("before_send")
-    delivery = _send(cast("SmtpTarget", channel.target), msg_id, items, channel.digest, now)
+    delivery = _send(channel.target, msg_id, items, channel.digest, now)
     failpoints.hit("after_send")
     total = DispatchSummary()
     for row in rows:  # one notice for the whole digest (with its first dead row)
@@ -68,7 +64,7 @@ def send_digest(channel: Channel, settler: Settler, lease: float) -> DispatchSum
 def _send(
     target: SmtpTarget, msg_id: str, items: list[AlertPayload], digest: str, now: datetime
 ) -> Delivery:
-    from scraper.alerts.channels.email import SmtpSession, build_message  # mail code on use
+    from scraper.alerts.channels.email import SmtpSession, build_message
 
     with SmtpSession(target) as session:
         return session.send(build_message(target, msg_id, items, digest=digest, now=now))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -45,14 +46,23 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": _command("admin", "cmd_check_config"),
     "db": _command("admin", "cmd_db"),
     "schema": _command("admin", "cmd_schema"),
+    "demo": _command("demo", "cmd_demo"),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.setup(verbose=args.verbose, quiet=args.quiet, fmt=args.log_format)
+    logs.setup(
+        verbose=args.verbose,
+        quiet=args.quiet,
+        fmt=args.log_format,
+        # The demo tells its own story; elsewhere only a person at a terminal wants it short.
+        terse=args.command == "demo" or (args.command != "run" and sys.stderr.isatty()),
+    )
     try:
         return int(COMMANDS[args.command](args))
+    except BrokenPipeError:
+        return _reader_left()
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -63,3 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_left() -> int:
+    """`ofsted-watch reports | head` closed our stdout: stop quietly. Later writes (and the
+    interpreter's final flush) go to /dev/null instead of raising BrokenPipeError again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from scraper.cli.common import print_json, settings_from, store_from
 from scraper.models import Council
@@ -27,20 +28,37 @@ def cmd_reports(args: argparse.Namespace) -> int:
             name = data["councils"][0]["name"] if data["councils"] else data["council_name"]
             print(
                 f"{data['published'] or '?':10}  {name[:24]:24} {data['report_type']:16} "
-                f"{data['label'][:50]}  {data['url']}"
+                f"{_judgement(data)} {data['label'][:50]}"
             )
+            print(f"{'':12}{data['url']}")
+    if not rows:
+        filtered = args.council or args.type or args.since
+        print(
+            "no stored reports match"
+            if filtered
+            else "no reports stored yet; "
+            "`ofsted-watch fetch` reads the Ofsted site, `ofsted-watch backfill` its history",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _judgement(data: dict[str, Any]) -> str:
+    """'inadequate', 'visit 3' or '-': the facts a reader scans a listing for."""
+    parts = [str(data.get("judgement") or "").replace("_", " ")]
+    if data.get("visit_number"):
+        parts.append(f"visit {data['visit_number']}")
+    return f"{', '.join(p for p in parts if p) or '-':22}"
 
 
 def cmd_detections(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    rows = detection_rows(
-        store_from(settings),
-        filter_councils(args.council),
-        args.type,
-        args.since,
-        include_baseline=args.all,
-    )
+    store, councils = store_from(settings), filter_councils(args.council)
+    rows = detection_rows(store, councils, args.type, args.since, include_baseline=args.all)
+    silent = 0
+    if not rows and not args.all:
+        found = detection_rows(store, councils, args.type, args.since, include_baseline=True)
+        silent = len(found)
     for data in rows:
         if args.json:
             print_json(data)
@@ -48,9 +66,21 @@ def cmd_detections(args: argparse.Namespace) -> int:
             names = ", ".join(c["name"] for c in data["councils"])
             print(
                 f"{data['published'] or '?':10}  {data['kind']:13} {data['report_type'] or '-':16} "
-                f"{names[:30]:30} {data['title'][:70]}"
+                f"{names[:30]:30} {_judgement(data)} {data['title'][:70]}"
             )
+            print(f"{'':12}{data['url'] or '-'}")
+    if not rows:
+        print(_no_detections(args, silent), file=sys.stderr)
     return 0
+
+
+def _no_detections(args: argparse.Namespace, silent: int) -> str:
+    """Say why the list is empty: a first poll records what is there silently (baseline)."""
+    filtered = args.council or args.type or args.since
+    head = "no detections match" if filtered else "no detections yet"
+    if silent and not args.all:
+        return f"{head}; {silent} recorded silently at baseline, see --all"
+    return head
 
 
 def cmd_councils(args: argparse.Namespace) -> int:

@@ -28,9 +28,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
-def setup(*, verbose: int = 0, quiet: bool = False, fmt: str = "text") -> None:
-    level = logging.DEBUG if verbose else (logging.WARNING if quiet else logging.INFO)
+class OncePerProcess(logging.Filter):
+    """Drops a record marked `extra={"once": True}` whose text was already logged: a warning
+    that every poll repeats (an unknown report label) is news once, then noise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "once", False):
+            return True
+        text = record.getMessage()
+        if text in self._seen:
+            return False
+        self._seen.add(text)
+        return True
+
+
+def setup(*, verbose: int = 0, quiet: bool = False, fmt: str = "text", terse: bool = False) -> None:
+    """Logging for one process. `terse` (a one-off command on a terminal) shows warnings only,
+    since the command prints its own summary; -v brings back the INFO lines, -vv debug."""
+    if quiet:
+        level = logging.WARNING
+    elif terse:
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    else:
+        level = logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(OncePerProcess())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

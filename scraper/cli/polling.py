@@ -15,6 +15,7 @@ from scraper.run.tasks import (
     DispatchSummary,
     check_source_names,
     deliver_now,
+    failing_now,
     poll_once,
     preview,
 )
@@ -41,6 +42,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             "(sent by the next fetch or the daemon)",
             file=out,
         )
+    if not args.dry_run:
+        for failing in failing_now(settings, store):
+            print(f"warning: {failing.describe()}", file=sys.stderr)
     # Every alert failing is as much a failed run as a failing source: cron should notice.
     return 1 if summary.failed or (sent is not None and sent.all_failed) else 0
 
@@ -96,6 +100,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     result = backfill(settings, store, councils, alert=args.alert, progress=progress)
     if show:
         print(file=sys.stderr)
+    for c in result.councils:
+        status = f"FAILED: {c.error}" if c.error else f"{c.new} new, {c.known} already stored"
+        print(f"  {c.council.short_name[:32]:32} {status}")
     stored = sum(c.stored for c in result.councils)
-    print(f"backfilled {len(councils)} council(s); {stored} reports stored")
+    failed = sum(not c.ok for c in result.councils)
+    print(
+        f"backfilled {len(councils)} council(s); {stored} reports stored"
+        + (f"; {failed} council(s) failed" if failed else "")
+    )
     return 1 if result.failed else 0

@@ -68,6 +68,19 @@ ADVERT = rx(
     r"\bcaseloads? (?:of|capped|as low)\b",
     lead="capsj£jwgrf",
 )
+# Every match of ADVERT contains one of these (lower case): a cheap gate before the pattern.
+ADVERT_WORDS: tuple[str, ...] = (
+    "closing",
+    "apply",
+    "per annum",
+    "salary",
+    "£",
+    "job",
+    "join",
+    "we're",
+    "we are",
+)
+ADVERT_WORDS += ("golden", "relocation", "flexible", "caseload")
 BUDGET = rx(
     r"\bbudgets?\b",
     r"\bdeficits?\b",
@@ -96,6 +109,11 @@ BUDGET = rx(
     r"\b(?:care|placement|agency) costs\b",
     lead="bdoscfh£mprtewa",
 )
+# Every match of BUDGET contains one of these (lower case): a cheap gate before the pattern.
+BUDGET_WORDS: tuple[str, ...] = ("budget", "deficit", "overspen", "spending", "savings", "cut")
+BUDGET_WORDS += ("council tax", "funding", "high needs", "safety valve", "financ", "£", "million")
+BUDGET_WORDS += ("billion", "bn", "consultation", "policy", "reform", "manifesto", "election")
+BUDGET_WORDS += ("school places", "transport", "ehcp", "care plan", "waiting", "backlog", "costs")
 # Sentences that look back at a verdict rather than report one.
 RECALL = rx(
     r"\b(?:previous|previously|last|most recent|earlier|prior)\s+(?:ofsted\s+)?inspect",
@@ -133,36 +151,38 @@ def reports_visit(text: str) -> bool:
     )
 
 
-def intervention(title: str, text: str) -> str | None:
+def intervention(title: str, text: str, visit: bool) -> str | None:
     """An improvement notice, direction or commissioner story whose headline reports no visit."""
     found = INTERVENTION.search(title)
-    if found and not reports_visit(title):
+    if found and not visit:
         return f'{INTERVENTION_REASON} ("{found.group()}" in title)'
     return None
 
 
-def advert(title: str, text: str) -> str | None:
+def advert(title: str, text: str, visit: bool) -> str | None:
     """A job advert or careers page: advert wording, with a recruiting headline or twice over."""
-    markers = len(ADVERT.findall(text)) + len(ADVERT.findall(title))
+    folded = f"{title}\n{text}".lower()
+    markers = len(ADVERT.findall(folded)) if any(map(folded.__contains__, ADVERT_WORDS)) else 0
     recruiting = RECRUITMENT.search(title) is not None
-    if (recruiting and markers) or (markers >= 2 and not reports_visit(title)):
+    if (recruiting and markers) or (markers >= 2 and not visit):
         return ADVERT_REASON
-    if recruiting and not reports_visit(title):
+    if recruiting and not visit:
         return ADVERT_REASON
     return None
 
 
-def budget(title: str, text: str) -> str | None:
+def budget(title: str, text: str, visit: bool) -> str | None:
     """A money or policy headline with no Ofsted news in it."""
-    found = BUDGET.search(title)
-    if found and not reports_visit(title) and not any(map(_fresh, _sentences(text)[:3])):
+    lowered = title.lower()
+    found = BUDGET.search(title) if any(map(lowered.__contains__, BUDGET_WORDS)) else None
+    if found and not visit and not any(map(_fresh, _sentences(text)[:3])):
         return f'{BUDGET_REASON} ("{found.group()}" in title)'
     return None
 
 
-def recall_only(title: str, text: str) -> str | None:
+def recall_only(title: str, text: str, visit: bool) -> str | None:
     """Every Ofsted sentence looks back, and the headline states no Ofsted news."""
-    if reports_visit(title):
+    if visit:
         return None
     sentences = [s for s in _sentences(text) if _about_ofsted(s)]
     if sentences and all(_looks_back(s) for s in sentences):
@@ -195,19 +215,25 @@ def _fresh(sentence: str) -> bool:
     return not RECALL.search(sentence) or bool(_CURRENT_GRADE.search(sentence))
 
 
-RULES: tuple[Callable[[str, str], str | None], ...] = (intervention, advert, budget, recall_only)
+RULES: tuple[Callable[[str, str, bool], str | None], ...] = (
+    intervention,
+    advert,
+    budget,
+    recall_only,
+)
 
 
 def background_reason(title: str, text: str) -> str | None:
     """The first rule that shows the item is not about an Ofsted visit, or None."""
+    visit = reports_visit(title)
     for rule in RULES:
-        reason = rule(title, text)
+        reason = rule(title, text, visit)
         if reason is not None:
             return reason
     return None
 
 
-def stated_grades(text: str) -> Iterable[tuple[str, str]]:
+def stated_grades(text: str) -> Iterable[tuple[str, str, int]]:
     """Grades the text states as its own news: not negated ("no longer"), not dated."""
     for found in GRADE_IN_CONTEXT.finditer(text):
         word = next(g for g in found.groups() if g)
@@ -215,7 +241,7 @@ def stated_grades(text: str) -> Iterable[tuple[str, str]]:
         before = text[max(0, start - 40) : start].rstrip("'\" ") + " "
         if GRADE_NEGATED.search(before) or GRADE_DATED.match(text, found.end()):
             continue
-        yield _grade_name(word), found.group()
+        yield _grade_name(word), found.group(), found.start()
 
 
 _RANK_WORDS = {"top": "outstanding", "highest": "outstanding"}

@@ -13,7 +13,7 @@ words the type patterns need has no type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from scraper.judge.background import background_reason, stated_grades
 from scraper.judge.textnorm import fold_quotes, gate_text
@@ -36,6 +36,7 @@ from scraper.judge.vocab import (
     SCHOOL_WORDS,
     STRONG_TYPE,
     TYPE_WORDS,
+    strong_type_name,
 )
 from scraper.models import Classification, Item
 
@@ -66,12 +67,8 @@ def classify(item: Item, *, include_childrens_homes: bool = False) -> Classifica
     """Classify a feed item from its title, summary and body."""
     summary, body = _clean(item.summary), _clean(item.body)
     text = "\n".join(t for t in (summary, body) if t)
-    return classify_text(
-        item.title,
-        text,
-        include_childrens_homes=include_childrens_homes,
-        summary_len=len(summary) if summary else 0,
-    )
+    story = _Story(_clean(item.title), text, len(summary) if summary else 0)
+    return _classify(story, include_childrens_homes)
 
 
 def classify_text(
@@ -82,8 +79,11 @@ def classify_text(
     `summary_len` is where the body starts in `text` (the summary comes first), so a reason can
     name the field; -1 when the caller does not know.
     """
-    story = _Story(_clean(title), _clean(text), summary_len)
-    folded = gate_text(f"{story.title}\n{story.text}")
+    return _classify(_Story(_clean(title), _clean(text), summary_len), include_childrens_homes)
+
+
+def _classify(story: _Story, include_childrens_homes: bool) -> Classification:
+    folded = gate_text(story.both)
     relevant, reasons = _relevance(story, folded, include_childrens_homes)
     report_type, type_reason = _report_type(story, folded)
     if report_type is None and relevant:
@@ -108,31 +108,30 @@ def monitoring_ordinal(text: str) -> int | None:
 class _Story:
     """A cleaned title and text, and which field an offset in the text falls in."""
 
-    __slots__ = ("summary_len", "text", "title")
+    __slots__ = ("both", "summary_len", "text", "title")
 
     def __init__(self, title: str, text: str, summary_len: int) -> None:
         self.title, self.text, self.summary_len = title, text, summary_len
+        self.both = f"{title}\n{text}"
 
     def where(self, offset: int) -> str:
+        """The field an offset in the text falls in."""
         if self.summary_len < 0:
             return "text"
         return "summary" if offset < self.summary_len else "body"
 
-    def parts(self) -> Iterator[tuple[str, str]]:
-        """The title, then each line of the text, with the field it comes from."""
-        yield self.title, "title"
-        offset = 0
-        for line in self.text.split("\n"):
-            yield line, self.where(offset)
-            offset += len(line) + 1
+    def where_in_both(self, offset: int) -> str:
+        """The field an offset in `both` (title, newline, text) falls in."""
+        if offset < len(self.title):
+            return "title"
+        return self.where(offset - len(self.title) - 1)
 
     def first(self, pattern: re.Pattern[str]) -> str | None:
         """`"words" in field` for the first match, title first; None when nothing matches."""
-        for part, where in self.parts():
-            found = pattern.search(part)
-            if found is not None:
-                return f'"{found.group()}" in {where}'
-        return None
+        found = pattern.search(self.both)
+        if found is None:
+            return None
+        return f'"{found.group()}" in {self.where_in_both(found.start())}'
 
 
 def _mentions_any(folded: str, words: Iterable[str]) -> bool:
@@ -152,7 +151,7 @@ def _ofsted_evidence(story: _Story) -> str | None:
     found = story.first(OFSTED) or story.first(INSPECTOR_VISIT)
     if found is not None:
         return found
-    both = f"{story.title}\n{story.text}"
+    both = story.both
     if OFSTED_GRADES.search(both) and not OTHER_INSPECTORATE.search(both):
         return story.first(OFSTED_GRADES)
     return None
@@ -162,14 +161,21 @@ def _relevance(story: _Story, folded: str, include_homes: bool) -> tuple[bool, l
     ofsted = _ofsted_evidence(story) if _mentions_any(folded, OFSTED_WORDS) else None
     if ofsted is None:
         return False, [NO_OFSTED]
-    both = f"{story.title}\n{story.text}"
-    services = len(CHILDRENS_SERVICES.findall(both))
+    both = story.both
+    first = CHILDRENS_SERVICES.search(both)
+    # Counting every mention matters only against school or home mentions; most stories have none.
+    counted = first is not None and ("home" in folded or _mentions_any(folded, SCHOOL_WORDS))
+    services = len(CHILDRENS_SERVICES.findall(both)) if counted else int(first is not None)
     rejected = _not_services(both, folded, services, include_homes)
     rejected = rejected or background_reason(story.title, story.text)
     if rejected is not None:
         return False, [rejected]
-    where = story.first(CHILDRENS_SERVICES) or story.first(CHILDRENS_HOME)
-    return True, [f"Ofsted: {ofsted}", f"children's services: {where} (mentions={services})"]
+    if first is not None:
+        where = f'"{first.group()}" in {story.where_in_both(first.start())}'
+    else:
+        where = story.first(CHILDRENS_HOME) or "children's homes"
+    count = f" (mentions={services})" if counted else ""
+    return True, [f"Ofsted: {ofsted}", f"children's services: {where}{count}"]
 
 
 def _not_services(both: str, folded: str, services: int, include_homes: bool) -> str | None:
@@ -190,20 +196,25 @@ def _report_type(story: _Story, folded: str) -> tuple[str | None, str | None]:
     line (a line's specific wording beats its inspection wording wherever each stands)."""
     if not _mentions_any(folded, TYPE_WORDS):
         return None, None
-    history = "since" in folded
-    for part, where in story.parts():
-        found = STRONG_TYPE.search(part)
+    plain = _without_history(story.both, "since" in folded)
+    start = 0
+    while start <= len(plain):  # line by line, searched in place (no copies)
+        end = plain.find("\n", start)
+        end = len(plain) if end < 0 else end
+        found = STRONG_TYPE.search(story.both, start, end)
         if found is not None:
-            return found.lastgroup, f'type {found.lastgroup}: "{found.group()}" in {where}'
-        found = INSPECTION_STRONG.search(_without_history(part, history))
+            where = story.where_in_both(found.start())
+            name = strong_type_name(found)
+            return name, f'type {name}: "{found.group()}" in {where}'
+        found = INSPECTION_STRONG.search(plain, start, end)
         if found is not None:
-            return "inspection", f'type inspection: "{found.group()}" in {where}'
-    for pattern in (INSPECTION_WORD, INSPECTION_WEAK):
-        for part, where in story.parts():
-            found = pattern.search(_without_history(part, history))
-            if found is not None:
-                return "inspection", f'type inspection: "{found.group()}" in {where}'
-    return None, None
+            break
+        start = end + 1
+    found = found or INSPECTION_WORD.search(plain) or INSPECTION_WEAK.search(plain)
+    if found is None:
+        return None, None
+    where = story.where_in_both(found.start())
+    return "inspection", f'type inspection: "{found.group()}" in {where}'
 
 
 def _without_history(text: str, history: bool) -> str:
@@ -214,7 +225,6 @@ def _without_history(text: str, history: bool) -> str:
 
 
 def _judgement(story: _Story, *, history: bool) -> tuple[str | None, str | None]:
-    for part, where in story.parts():
-        for grade, words in stated_grades(_without_history(part, history)):
-            return grade, f'judgement {grade}: "{words}" in {where}'
+    for grade, words, start in stated_grades(_without_history(story.both, history)):
+        return grade, f'judgement {grade}: "{words}" in {story.where_in_both(start)}'
     return None, None

@@ -89,7 +89,6 @@ _PLACE_PREPOSITION = re.compile(
 )
 _COUNCIL_AFTER = re.compile(r"\s+(?:BOROUGH\s+)?COUNCIL\b|['’]S\s+CHILDREN")
 _CAPITALISED_WORD = re.compile(r"\b[a-z][a-z]{3,}")
-_CLUB_CITY = re.compile(r"\sCity$")
 _COUNCIL_NEXT = re.compile(r"\s+Council\b", re.I)
 _KIND_WORD = re.compile(r"\b(?:council|borough|county|city|district)\b", re.I)
 
@@ -119,14 +118,20 @@ def rules_for(key: str, *, phrase: bool = False) -> Rules:
 
 def accepted(rules: Rules, text: str, found: re.Match[str]) -> bool:
     """Whether a pattern hit really names the place, by the name's collision rules."""
-    before, after = text[: found.start()], text[found.end() :]
-    if any(p.match(after) for p in rules.not_after):
+    # Bounded windows: every rule looks at most this far, and slicing the whole remainder
+    # for each of many hits would cost a copy of the story per hit.
+    before, after = (
+        text[max(0, found.start() - 60) : found.start()],
+        text[found.end() : found.end() + 160],
+    )
+    if rules.not_after and any(p.match(after) for p in rules.not_after):
         return False
-    if any(p.search(before[-40:]) for p in rules.not_before):
+    if rules.not_before and any(p.search(before[-40:]) for p in rules.not_before):
         return False
-    if not _KIND_WORD.search(found.group()) and _other_body(before, after):
+    written = found.group()
+    if not _KIND_WORD.search(written) and _other_body(before, after):
         return False
-    if _CLUB_CITY.search(found.group()) and not _COUNCIL_NEXT.match(after):
+    if written.endswith(" City") and not _COUNCIL_NEXT.match(after):
         return False  # "Birmingham City" without "Council" is the football club
     if rules.phrase and _CAPITALISED_WORD.search(found.group().replace(" for ", " ")):
         return False
@@ -135,10 +140,14 @@ def accepted(rules: Rules, text: str, found: re.Match[str]) -> bool:
 
 def _other_body(before: str, after: str) -> bool:
     """A bare place name that is part of another body's name or area ("Kent Police")."""
-    return bool(
-        OTHER_BODY_AFTER.match(after[:120])
-        or NON_COUNCIL_AREA.match(after[:80])
-        or OTHER_BODY_BEFORE.search(before[-50:])
+    # Another body's name goes on after a space or a list comma ("Kent Police", "Kent, Surrey
+    # and Sussex …"), or before it with "for"/"of" ("Chief Constable of Kent").
+    if after[:1] in {" ", ","} and (
+        OTHER_BODY_AFTER.match(after[:120]) or NON_COUNCIL_AREA.match(after[:80])
+    ):
+        return True
+    return before.endswith((" for ", " of ", " the ")) and bool(
+        OTHER_BODY_BEFORE.search(before[-50:])
     )
 
 

@@ -163,22 +163,31 @@ class Matcher:
             rules=rules_for(key, phrase=key in self._phrases),
         )
 
-    def match_text(self, text: str, where: str, *, context: Sequence[Council] = ()) -> CouncilMatch:
+    def match_text(
+        self, text: str, where: str, *, context: Sequence[Council] = (), explain: bool = False
+    ) -> CouncilMatch:
         """Watched councils named in one piece of text, in order of first mention."""
-        return self._decide([(where, text)], context)
+        return self._decide([(where, text)], context, explain)
 
-    def match(self, item: Item, *, context: Sequence[Council] = ()) -> CouncilMatch:
+    def match(
+        self, item: Item, *, context: Sequence[Council] = (), explain: bool = False
+    ) -> CouncilMatch:
         """Watched councils an item names, main one first (title hits, then most mentioned).
 
         `context` is the source's own councils (a council's or trust's newsroom): they resolve
         shared names, and they are the item's councils when the text names no other council.
+        `explain` names the unwatched councils in a no-match reason; it costs a scan for every
+        council in the register, so a poll asks only when a source's context needs it.
         """
         fields = [("title", item.title), ("summary", item.summary), ("body", item.body)]
-        return self._decide([(w, t or "") for w, t in fields], context)
+        return self._decide([(w, t or "") for w, t in fields], context, explain)
 
-    def _decide(self, fields: list[tuple[str, str]], context: Sequence[Council]) -> CouncilMatch:
+    def _decide(
+        self, fields: list[tuple[str, str]], context: Sequence[Council], explain: bool
+    ) -> CouncilMatch:
         hits = [hit for where, text in fields for hit in self._scan(text, where)]
-        return resolve(hits, fields, self._watched, context, self._unwatched)
+        others = self._unwatched if explain or context else _nobody
+        return resolve(hits, fields, self._watched, context, others)
 
     def _scan(self, text: str, where: str) -> Iterable[Hit]:
         skipped: list[tuple[int, int]] | None = None  # found only once a name is
@@ -196,8 +205,13 @@ class Matcher:
         others = _all_councils_matcher(self._register)
         if others is self:
             return ()
-        found = others._decide(fields, ())
+        found = others._decide(fields, (), False)
         return tuple(c.short_name for c in found.councils if c not in self._watched)
+
+
+def _nobody(_fields: list[tuple[str, str]]) -> tuple[str, ...]:
+    """No scan for unwatched councils (the caller needs no reason for a miss)."""
+    return ()
 
 
 @lru_cache(maxsize=2)

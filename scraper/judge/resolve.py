@@ -51,6 +51,12 @@ def resolve(
     unwatched: Callable[[Fields], tuple[str, ...]],
 ) -> CouncilMatch:
     """The watched councils the hits name, with evidence and the reasons for each decision."""
+    if not context and not any(h.term.candidates or h.term.members for h in hits):
+        plain = [
+            Evidence(c.short_name, h.text, h.where, h.offset) for h in hits for c in h.term.councils
+        ]
+        if plain:  # the common case: plain names, nothing shared, no source context
+            return _summarise(plain, watched, ())
     own = {c.short_name for c in context}
     named = {h.term.place for h in hits if h.term.place}
     reasons: list[str] = []

@@ -55,9 +55,9 @@ def judge_item(
     """
     cls = classify(item)
     if not cls.relevant:
-        match = matcher.match(item, context=context) if explain else NO_MATCH
+        match = matcher.match(item, context=context, explain=True) if explain else NO_MATCH
         return Verdict(False, _rejection(cls), cls, match)
-    match = matcher.match(item, context=context)
+    match = matcher.match(item, context=context, explain=explain)
     if not match.councils:
         why = match.reasons[-1] if match.reasons else "no watched council named"
         return Verdict(False, why, cls, match)

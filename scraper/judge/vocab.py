@@ -36,26 +36,38 @@ def rx_by_letter(groups: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
 # Who inspected. Joint inspections are often reported by their inspectorates ("the joint
 # inspectorates of social care, health, police and probation") and area SEND inspections by their
 # outcome wording, without the word "Ofsted".
-OFSTED = rx(
-    r"\bofsted\b",
-    r"\b(?:his|her) majesty's inspectors?\b",
-    r"joint targeted area inspection",
-    r"\bJTAI\b",
-    r"\bjoint (?:area |multi-agency )?inspections?\b",
-    r"\b(?:joint|four|three|other|the) inspectorates\b",
-    r"\b(?:joint|four|three) watchdogs\b",
-    r"\bmulti-agency inspections?\b",
-    r"\binspectors from (?:children's )?social care, health\b",
-    r"\binspectors?\b[^.]{0,120}\blocal area partnership",
-    r"\btypically lead to positive experiences",
-    r"\binconsistent experiences and outcomes",
-    r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
-    r"\bwritten statement of action",
-    r"\barea (?-i:SEND) (?:full |re-?)?inspection",
-    r"(?-i:SEND) (?:area )?inspection",
-    r"\bsystemic failings\b",
-    r"\bILACS\b",
-    lead="ohjftasmiw",
+OFSTED = rx_by_letter(
+    {
+        "o": (r"\bofsted\b", r"\bother inspectorates\b"),
+        "h": (r"\b(?:his|her) majesty's inspectors?\b",),
+        "j": (
+            r"joint targeted area inspection",
+            r"\bJTAI\b",
+            r"\bjoint (?:area |multi-agency )?inspections?\b",
+            r"\bjoint inspectorates\b",
+            r"\bjoint watchdogs\b",
+        ),
+        "f": (r"\bfour (?:inspectorates|watchdogs)\b",),
+        "t": (
+            r"\bthree (?:inspectorates|watchdogs)\b",
+            r"\bthe inspectorates\b",
+            r"\btypically lead to positive experiences",
+        ),
+        "m": (r"\bmulti-agency inspections?\b",),
+        "i": (
+            r"\binspectors from (?:children's )?social care, health\b",
+            r"\binspectors?\b[^.]{0,120}\blocal area partnership",
+            r"\binconsistent experiences and outcomes",
+            r"\bILACS\b",
+        ),
+        "s": (
+            r"(?-i:SEND) (?:area )?inspection",
+            r"(?-i:SEND) (?:re-?visit|monitoring inspection)",
+            r"\bsystemic failings\b",
+        ),
+        "w": (r"\bwritten statement of action",),
+        "a": (r"\barea (?-i:SEND) (?:full |re-?)?inspection",),
+    }
 )
 INSPECTOR_VISIT = rx(
     r"\binspectors?\b.{0,200}\b(?:monitoring|focused) visit", lead="i", flags=_I | re.S
@@ -141,33 +153,73 @@ AREA_SEND_ONLY = rx(
 )
 
 ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
-# Report types whose wording is specific, in priority order for ties at the same position: one
-# alternation of named groups, whose leftmost match is the earliest type, ties to the first.
-STRONG_TYPES: tuple[tuple[str, str], ...] = (
-    (
-        "jtai",
-        r"joint targeted area inspection|\bJTAIs?\b|joint area child protection"
-        r"|\bjoint (?:area |multi-agency )?inspections?\b|\b(?:joint|four|three) inspectorates\b"
-        r"|\binspectorates (?:of|for) (?:social care|health|police|probation)"
-        r"|\b(?:joint|four|three) watchdogs\b|\bmulti-agency inspections?\b"
-        r"|\binspectors from (?:children's )?social care, health\b",
-    ),
-    (
-        "area_send",
-        r"\barea (?-i:SEND)\b|(?-i:SEND) (?:full |area |monitoring )?(?:re-?)?inspection"
-        r"|(?-i:SEND) re-?visit|\blocal area partnership|\bsystemic failings"
-        r"|\bwritten statement of action|\btypically lead to positive experiences"
-        r"|\binconsistent experiences and outcomes",
-    ),
-    (
-        "monitoring_visit",
-        rf"\bmonitoring (?:visits?|letter)"
-        rf"|\b{ORDINAL} (?:visit )?since .{{0,80}}?(?:judged|rated|found) {Q}inadequate"
-        r"|\bfollow[- ]up visit",
-    ),
-    ("focused_visit", r"\bfocus(?:s)?ed visits?\b|\btargeted visits?\b"),
+# Report types whose wording is specific, in priority order for ties at the same position:
+# "fourth monitoring visit since …": the ordinals grouped by first letter ("#": a digit).
+_ORDINALS_BY_LETTER = (
+    ("f", "(?:first|fourth|fifth)"),
+    ("s", "(?:second|sixth|seventh)"),
+    ("t", "(?:third|tenth)"),
+    ("e", "eighth"),
+    ("n", "ninth"),
+    ("#", r"\d+(?:st|nd|rd|th)"),
 )
-STRONG_TYPE = rx(*(f"(?P<{name}>{alt})" for name, alt in STRONG_TYPES), lead=r"jiaslmftenwt\d")
+_SINCE_INADEQUATE = rf".{{0,80}}?(?:judged|rated|found) {Q}inadequate"
+# (type, the letters its matches start with, "#" for a digit, alternative). They are grouped by
+# first letter (see rx_by_letter), so the leftmost match is the earliest type, ties to the first
+# listed.
+STRONG_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("jtai", "j", r"joint targeted area inspection"),
+    ("jtai", "j", r"\bJTAIs?\b"),
+    ("jtai", "j", r"joint area child protection"),
+    ("jtai", "j", r"\bjoint (?:area |multi-agency )?inspections?\b"),
+    ("jtai", "j", r"\bjoint inspectorates\b"),
+    ("jtai", "f", r"\bfour inspectorates\b"),
+    ("jtai", "t", r"\bthree inspectorates\b"),
+    ("jtai", "i", r"\binspectorates (?:of|for) (?:social care|health|police|probation)"),
+    ("jtai", "j", r"\bjoint watchdogs\b"),
+    ("jtai", "f", r"\bfour watchdogs\b"),
+    ("jtai", "t", r"\bthree watchdogs\b"),
+    ("jtai", "m", r"\bmulti-agency inspections?\b"),
+    ("jtai", "i", r"\binspectors from (?:children's )?social care, health\b"),
+    ("area_send", "a", r"\barea (?-i:SEND)\b"),
+    ("area_send", "s", r"(?-i:SEND) (?:full |area |monitoring )?(?:re-?)?inspection"),
+    ("area_send", "s", r"(?-i:SEND) re-?visit"),
+    ("area_send", "l", r"\blocal area partnership"),
+    ("area_send", "s", r"\bsystemic failings"),
+    ("area_send", "w", r"\bwritten statement of action"),
+    ("area_send", "t", r"\btypically lead to positive experiences"),
+    ("area_send", "i", r"\binconsistent experiences and outcomes"),
+    ("monitoring_visit", "m", r"\bmonitoring (?:visits?|letter)"),
+    *(
+        ("monitoring_visit", letter, rf"\b{words} (?:visit )?since {_SINCE_INADEQUATE}")
+        for letter, words in _ORDINALS_BY_LETTER
+    ),
+    ("monitoring_visit", "f", r"\bfollow[- ]up visit"),
+    ("focused_visit", "f", r"\bfocus(?:s)?ed visits?\b"),
+    ("focused_visit", "t", r"\btargeted visits?\b"),
+)
+
+
+def _strong_groups() -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for _, letters, alternative in STRONG_TYPES:
+        for letter in letters:
+            groups.setdefault(r"\d" if letter == "#" else letter, []).append(alternative)
+    return {letter: tuple(alts) for letter, alts in groups.items()}
+
+
+STRONG_TYPE = rx_by_letter(_strong_groups())
+_STRONG_EACH = tuple((name, re.compile(alt, _I)) for name, _, alt in STRONG_TYPES)
+
+
+def strong_type_name(found: re.Match[str]) -> str:
+    """The report type of a STRONG_TYPE match: the first listed alternative matching there."""
+    for name, pattern in _STRONG_EACH:
+        if pattern.match(found.string, found.start()):
+            return name
+    raise AssertionError(f"no strong type matches {found.group()!r}")  # pragma: no cover
+
+
 GRADE = (
     r"(outstanding|(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"
     r"|requir(?:es?|ed|ing) improvement(?: to be good)?|inadequate)"
@@ -176,24 +228,57 @@ GRADE = (
 # "inspection" ("improves to 'good' as Ofsted finds…", "earns 'outstanding'").
 # The bare word: it types a story only when no line has anything more specific.
 INSPECTION_WORD = rx(r"\b(?:re-?)?inspections?\b", lead="ri")
-INSPECTION_STRONG = rx(
-    rf"\bno longer {Q}inadequate",
-    rf"\bditch\w* {Q}inadequate",
-    rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
-    rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{Q}{GRADE}\b",
-    rf"\b{GRADE}{Q} (?:ofsted )?(?:rating|grade|judgement)",
-    rf"{Q}adequate{Q} (?:ofsted )?rating",
-    rf"\b(?:services?|council|it|they|trust|authority|partnership) "
-    rf"(?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
-    rf"\b(?:are|is|was|were|now|still|remains?) (?:now |still )?{Q}{GRADE}\b",
-    rf"\bfrom {Q}\w+[\w ]*?{Q} to {Q}{GRADE}\b",
-    r"\bILACS\b",
-    rf"\b(?:improv|mov|ris|climb|jump|upgrad|downgrad|drop|fall|fell|slip)\w* (?:back )?"
-    rf"(?:up |down )?to {Q}{GRADE}\b",
-    rf"\b(?:earn|receiv|achiev|award|retain|keep|kept|secur|gain|given|get|got)\w* "
-    rf"(?:(?:a|an|its|the|their) )?{Q}{GRADE}\b",
-    lead="rindjogacsfmuetklwp'\"",
+_GRADE_WORDS = (  # GRADE's alternatives by first letter
+    ("o", "outstanding"),
+    ("g", r"(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"),
+    ("r", r"requir(?:es?|ed|ing) improvement(?: to be good)?"),
+    ("i", "inadequate"),
 )
+
+
+def _by_first_letter(words: str, rest: str) -> list[tuple[str, str]]:
+    """`\b(?:w1|w2…){rest}` split into one alternative per first letter of the words."""
+    split: dict[str, list[str]] = {}
+    for word in words.split("|"):
+        split.setdefault(word[0].lower(), []).append(word)
+    return [(k, rf"\b(?:{'|'.join(v)}){rest}") for k, v in split.items()]
+
+
+_INSPECTION_STRONG: list[tuple[str, str]] = [
+    ("n", rf"\bno longer {Q}inadequate"),
+    ("d", rf"\bditch\w* {Q}inadequate"),
+    ("r", rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{Q}{GRADE}\b"),
+    ("j", rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{Q}{GRADE}\b"),
+    *((k, rf"\b{w}{Q} (?:ofsted )?(?:rating|grade|judgement)") for k, w in _GRADE_WORDS),
+    ("'", r"'adequate['\"]? (?:ofsted )?rating"),
+    ('"', r"\"adequate['\"]? (?:ofsted )?rating"),
+    ("a", r"adequate['\"]? (?:ofsted )?rating"),
+    *_by_first_letter(
+        "services?|council|it|they|trust|authority|partnership",
+        rf" (?:(?:still|now|also|continues? to) )?{Q}requires? improvement",
+    ),
+    *_by_first_letter("are|is|was|were|now|still|remains?", rf" (?:now |still )?{Q}{GRADE}\b"),
+    ("f", rf"\bfrom {Q}\w+[\w ]*?{Q} to {Q}{GRADE}\b"),
+    ("i", r"\bILACS\b"),
+    *_by_first_letter(
+        "improv|mov|ris|climb|jump|upgrad|downgrad|drop|fall|fell|slip",
+        rf"\w* (?:back )?(?:up |down )?to {Q}{GRADE}\b",
+    ),
+    *_by_first_letter(
+        "earn|receiv|achiev|award|retain|keep|kept|secur|gain|given|get|got",
+        rf"\w* (?:(?:a|an|its|the|their) )?{Q}{GRADE}\b",
+    ),
+]
+
+
+def _grouped(alternatives: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for letter, alternative in alternatives:
+        groups.setdefault(letter, []).append(alternative)
+    return {letter: tuple(alts) for letter, alts in groups.items()}
+
+
+INSPECTION_STRONG = rx_by_letter(_grouped(_INSPECTION_STRONG))
 # Wording that makes an inspection story only when no line has anything more specific.
 INSPECTION_WEAK = rx(
     r"\brat(?:es|ed|ing)\b",

@@ -33,6 +33,7 @@ from scraper.run.health import HealthServer, Metrics, health_report
 from scraper.run.leader import Leadership, leadership, migration_lock
 from scraper.run.pipeline import Pipeline, SourceOutcome
 from scraper.run.schedule import missed_run, source_interval, source_trigger
+from scraper.run.watchdog import check_source, failing_sources
 from scraper.settings.config import Settings
 from scraper.settings.load import load_settings
 from scraper.settings.schema import SourceConfig
@@ -300,6 +301,7 @@ class Daemon:
         outcome = self._pipeline.poll_source(cfg)
         self.metrics.observe(outcome, self.now())
         self._apply_backoff(cfg, outcome)
+        check_source(self.settings, self.store, cfg, self.now())
         if outcome.new:
             self._reschedule("dispatch", self.now())
         return outcome
@@ -364,6 +366,7 @@ class Daemon:
             intervals=intervals,
             now=now,
             started_at=self.started_at,
+            failing=[f.name for f in failing_sources(self.settings, self.store, now)],
         )
         detail["pid"] = os.getpid()
         for name, factor in self._backoff.items():

@@ -6,7 +6,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -99,11 +99,13 @@ def health_report(
     intervals: dict[str, float],
     now: datetime,
     started_at: datetime | None = None,
+    failing: Sequence[str] = (),
 ) -> tuple[int, dict[str, Any]]:
     """200 when the scheduler runs and the store answers, else 503; per-source detail either way.
 
     An active daemon whose source has not been polled for more than 3 intervals (`intervals`
-    already stretched by any back-off) is stalled, hence unhealthy.
+    already stretched by any back-off) is stalled, hence unhealthy; so is one with a source past
+    its failure threshold (`failing`): the service is not doing its job for that source.
     """
     detail: dict[str, Any] = {"scheduler": "running" if running else "stopped", "role": role}
     try:
@@ -136,7 +138,11 @@ def health_report(
             "stalled": stale,
         }
     detail["sources"] = sources
-    ok = running and not stalled
+    detail["failing"] = list(failing)
+    for name in failing:
+        if name in sources:
+            sources[name]["failing"] = True
+    ok = running and not stalled and not failing
     detail["status"] = "ok" if ok else "unhealthy"
     return (200 if ok else 503), detail
 

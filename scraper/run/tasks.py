@@ -16,6 +16,7 @@ from scraper.errors import ConfigError
 from scraper.ingest.fetch import Fetcher
 from scraper.models import CouncilRef, Delivery
 from scraper.run.pipeline import Pipeline, RunSummary, preview_source
+from scraper.run.watchdog import Failing, check_source, failing_sources
 from scraper.settings.config import Settings
 from scraper.store import Store
 
@@ -38,7 +39,19 @@ def poll_once(
 ) -> RunSummary:
     """One poll of the chosen sources (all when `names` is empty)."""
     with Fetcher(settings.http) as fetcher:
-        return Pipeline(settings, store, fetcher).run_once(names, dry_run=dry_run)
+        summary = Pipeline(settings, store, fetcher).run_once(names, dry_run=dry_run)
+    if not dry_run:
+        now = utcnow()
+        for outcome in summary.outcomes:
+            cfg = settings.source(outcome.name)
+            if cfg is not None:
+                check_source(settings, store, cfg, now)
+    return summary
+
+
+def failing_now(settings: Settings, store: Store) -> list[Failing]:
+    """Sources past their failure threshold, as `/healthz` lists them."""
+    return failing_sources(settings, store, utcnow())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,7 @@ __all__ = [
     "Upgrade",
     "check_source_names",
     "deliver_now",
+    "failing_now",
     "open_store",
     "poll_once",
     "preview",

@@ -46,6 +46,7 @@ class DaemonSettings:
     alert_every: timedelta
     alert_lease: timedelta
     lock_id: int
+    notify: tuple[str, ...] = ()  # channels told when a source starts or stops failing
     alert_wait: timedelta = timedelta(seconds=30)  # a one-off fetch waits for retries this long
 
 
@@ -63,9 +64,9 @@ class Settings:
     sources: tuple[SourceConfig, ...] = ()  # enabled ones, in file order
     channels: tuple[ChannelConfig, ...] = ()  # enabled ones as configured, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
-    alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
+    alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
 
     def http_policy(self) -> HttpPolicy:
         return self.http

@@ -73,16 +73,18 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         path=path,
         storage_url=storage_url(raw.storage, path),
         http=http_policy(raw.http),
-        daemon=DaemonSettings(d.listen, d.alert_every, d.alert_lease, d.lock_id, d.alert_wait),
+        daemon=DaemonSettings(
+            d.listen, d.alert_every, d.alert_lease, d.lock_id, tuple(d.notify), d.alert_wait
+        ),
         watched=watched,
         report_types=tuple(raw.watchlist.report_types),
         channel_councils=channel_councils,
         sources=tuple(s for s in raw.sources if s.enabled),
         channels=tuple(c for c in raw.alerts if c.enabled),
         disabled_sources=tuple(s for s in raw.sources if not s.enabled),
-        alert_channels=_build_channels(path, raw, channel_councils),
         aliases=aliases,
         source_councils=source_councils,
+        alert_channels=_build_channels(path, raw, channel_councils),
     )
 
 
@@ -137,7 +139,12 @@ def _read_toml(path: str) -> dict[str, Any]:
         with Path(path).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
+        raise ConfigError(
+            path,
+            "",
+            f"file not found (name the file with --config PATH or ${ENV_VAR}; "
+            f"without either, {DEFAULT_PATH} is read)",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML: {exc}") from None
     except OSError as exc:

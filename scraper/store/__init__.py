@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -122,6 +122,24 @@ class Store:
         """A failed poll: validators and cursor stay; a host's Retry-After is remembered."""
         with transaction(self.engine) as conn:
             records.save_failure(conn, name, error, now, deferral)
+
+    def last_new_at(self, name: str) -> datetime | None:
+        with reading(self.engine) as conn:
+            return records.last_new_at(conn, name)
+
+    def note_source_health(
+        self,
+        name: str,
+        values: Mapping[str, datetime | None],
+        notices: Sequence[Notice],
+        now: datetime,
+    ) -> None:
+        """Record that a source-health notice was sent and queue it, in one transaction, so
+        it is queued once even if the process dies right after."""
+        with transaction(self.engine) as conn:
+            records.set_notified(conn, name, values)
+            for notice in notices:
+                queue.enqueue_notice(conn, notice, now)
 
     def known_detection_ids(self, ids: Collection[str]) -> set[str]:
         """Which of `ids` are already stored detections."""
@@ -260,9 +278,9 @@ class Store:
         with transaction(self.engine) as conn:
             queue.set_last_digest(conn, channel, slot, now)
 
-    def payload(self, detection_id: str) -> AlertPayload | None:
-        """The webhook `data` object of a stored detection."""
-        row = self.detection(detection_id)
+    def payload(self, detection_id: str | None) -> AlertPayload | None:
+        """The webhook `data` object of a stored detection (None for none)."""
+        row = self.detection(detection_id) if detection_id else None
         return records.payload(row) if row else None
 
     def next_retry_at(self, channels: Sequence[str]) -> datetime | None:

@@ -30,7 +30,7 @@ class AlertRow:
     channel: str
     alert_key: str
     message_id: str
-    detection_id: str
+    detection_id: str | None  # None for an operational notice (a source failing)
     status: str
     attempts: int
     digest: str | None
@@ -49,7 +49,7 @@ class Notice:
 
     channel: str
     key: str  # e.g. "dead:<message_id>"
-    detection_id: str  # the detection behind it (the foreign key needs one)
+    detection_id: str | None  # the detection behind it; None for a source-health notice
     data: AlertPayload
 
 
@@ -155,7 +155,7 @@ def rows(
 ) -> list[AlertRow]:
     stmt = (
         select(alerts, detections.c.title)
-        .join(detections, detections.c.id == alerts.c.detection_id)
+        .outerjoin(detections, detections.c.id == alerts.c.detection_id)
         .order_by(alerts.c.id)
         .limit(limit)
     )

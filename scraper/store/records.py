@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from scraper.httputil import redact_url
 from scraper.models import (
@@ -39,6 +39,9 @@ class SourceState:
     polls: int = 0
     not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
     not_before_host: str | None = None
+    failing_since: datetime | None = None  # first failure of the current streak
+    failing_notified_at: datetime | None = None
+    stale_notified_at: datetime | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -73,12 +76,29 @@ def load_state(conn: Connection, name: str) -> SourceState:
         polls=row["polls"],
         not_before=utc(row["not_before"]),
         not_before_host=row["not_before_host"],
+        failing_since=utc(row["failing_since"]),
+        failing_notified_at=utc(row["failing_notified_at"]),
+        stale_notified_at=utc(row["stale_notified_at"]),
     )
 
 
 def all_states(conn: Connection) -> list[SourceState]:
     names = conn.execute(select(source_state.c.name).order_by(source_state.c.name)).scalars()
     return [load_state(conn, n) for n in list(names)]
+
+
+def last_new_at(conn: Connection, name: str) -> datetime | None:
+    """When the source last yielded something not seen before (an item or a report)."""
+    newest_item = select(func.max(items.c.first_seen)).where(items.c.source == name)
+    newest_report = select(func.max(reports.c.first_seen)).where(reports.c.source == name)
+    found = [utc(conn.execute(q).scalar()) for q in (newest_item, newest_report)]
+    return max((f for f in found if f is not None), default=None)
+
+
+def set_notified(conn: Connection, name: str, values: Mapping[str, datetime | None]) -> None:
+    """Remember which source-health notice was sent (failing, stale), or clear it."""
+    _ensure_state(conn, name)
+    conn.execute(update(source_state).where(source_state.c.name == name).values(**values))
 
 
 def _ensure_state(conn: Connection, name: str) -> None:
@@ -132,6 +152,11 @@ def save_failure(
         "last_failure_at": now,
         "last_error": error[:2000],
         "consecutive_failures": source_state.c.consecutive_failures + 1,
+        # A new streak starts at this failure; a running one keeps its start.
+        "failing_since": case(
+            (source_state.c.consecutive_failures == 0, now),
+            else_=func.coalesce(source_state.c.failing_since, now),
+        ),
         "polls": source_state.c.polls + 1,
     }
     if deferral is not None:

@@ -41,6 +41,9 @@ source_state = Table(
     # process or the next run (host = hostname:port, never credentials).
     Column("not_before", DateTime(timezone=True)),
     Column("not_before_host", String(300)),
+    Column("failing_since", DateTime(timezone=True)),  # first failure of the current streak
+    Column("failing_notified_at", DateTime(timezone=True)),  # "source failing" sent
+    Column("stale_notified_at", DateTime(timezone=True)),  # "nothing new for a while" sent
 )
 
 items = Table(
@@ -126,7 +129,8 @@ alerts = Table(
     Column("channel", String(200), nullable=False),
     Column("alert_key", String(200), nullable=False),
     Column("message_id", String(100), nullable=False),  # webhook-id / Message-ID, stable
-    Column("detection_id", String(100), ForeignKey("detections.id"), nullable=False),
+    # None for operational notices (a source failing), which no detection is behind.
+    Column("detection_id", String(100), ForeignKey("detections.id")),
     Column("status", String(20), nullable=False, default="pending"),
     Column("digest", String(10)),  # "daily"/"weekly" when gathered into a digest email
     Column("attempts", Integer, nullable=False, default=0),

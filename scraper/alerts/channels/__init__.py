@@ -15,27 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from scraper.alerts.channels.formats import FORMATS, render, sample_detection
 from scraper.alerts.channels.signing import generate_secret, sign
+from scraper.alerts.channels.smtp_target import SmtpTarget
 from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
 from scraper.clock import Clock
 from scraper.models import AlertPayload, Council, Delivery, Detection
 
 if TYPE_CHECKING:  # the settings import this module to build channels; types only here
-    from scraper.alerts.channels.email import SmtpTarget
     from scraper.settings.config import EmailChannelConfig, WebhookChannelConfig
 
-    Target = WebhookTarget | SmtpTarget
-
-# The email module (smtplib, message rendering) loads only when an email channel is built or
-# used, so a feed-only `fetch` starts without it.
-_LAZY = {"SmtpSession", "SmtpTarget", "build_message"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from scraper.alerts.channels import email
-
-        return getattr(email, name)
-    raise AttributeError(name)
+Target = WebhookTarget | SmtpTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +92,6 @@ def webhook_target(cfg: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
 
 
 def smtp_target(cfg: EmailChannelConfig, user_agent: str) -> SmtpTarget:
-    from scraper.alerts.channels.email import SmtpTarget
-
     return SmtpTarget(
         name=cfg.name,
         host=cfg.smtp_host,
@@ -161,12 +147,10 @@ __all__ = [
     "FORMATS",
     "Channel",
     "Delivery",
-    "SmtpSession",
     "SmtpTarget",
     "WebhookTarget",
     "build_channel",
     "build_channels",
-    "build_message",
     "generate_secret",
     "render",
     "sample_detection",

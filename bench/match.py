@@ -9,12 +9,15 @@ the CPU on a shared machine is not ours); the rounds interleave the timings, one
 round, so a burst of outside load falls on all of them alike:
 
 * bare      `feedparser.parse(bytes)` only (what any feed reader pays);
-* ours      `parse_feed` (entity check, feedparser, text cleaning) + `classify` + `match`;
+* ours      `parse_feed` (entity check, lxml fast path or feedparser, text cleaning)
+            + `classify` + `match`; `parse_feed` alone, and its feedparser path alone;
 * matching  `classify` + `match` alone over the already-parsed items, two ways: as the
             pipeline runs them (`match` only for items `classify` finds relevant) and both on
             every item.
 
 "matching adds X % to parsing" is matching time over `parse_feed` time; the aim is < 25 %.
+It is printed against both parse paths: the fast path made parsing ~2.5× cheaper while matching
+costs what it did, so the same matching is a larger share of a smaller whole.
 The corpus is the worst case: nearly every item is an Ofsted or children's services story,
 dense with the words the classifier weighs, where a real feed is mostly other news.
 """
@@ -107,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def parse_only() -> list[Item]:
         return [i for b in feeds for i in parse_feed(b, HEADERS, source="b", url=url).items]
 
+    def parse_slow() -> int:
+        return sum(
+            len(parse_feed(b, HEADERS, source="b", url=url, fast=False).items) for b in feeds
+        )
+
     parsed = parse_only()
 
     def detect(item: Item) -> bool:
@@ -135,9 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "match": matching,
             "all": matching_all,
             "ours": ours,
+            "slow": parse_slow,
         },
     )
-    (t_bare, n), (t_parse, _), (t_match, _), (t_all, _), (t_ours, _) = timings.values()
+    (t_bare, n), (t_parse, _), (t_match, _), (t_all, _), (t_ours, _), (t_slow, _) = timings.values()
     relevant = sum(classify(i).relevant for i in parsed)
     size = sum(map(len, feeds))
     print(
@@ -146,11 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"bare feedparser.parse            {n / t_bare:9.0f} items/s  ({t_bare:.3f} s)")
     print(f"parse_feed                       {n / t_parse:9.0f} items/s  ({t_parse:.3f} s)")
+    print(f"parse_feed, feedparser path      {n / t_slow:9.0f} items/s  ({t_slow:.3f} s)")
     print(f"parse_feed + classify + match    {n / t_ours:9.0f} items/s  ({t_ours:.3f} s)")
     print(f"classify + match alone           {n / t_match:9.0f} items/s  ({t_match:.3f} s)")
     print(f"classify + match, every item     {n / t_all:9.0f} items/s  ({t_all:.3f} s)")
     print(f"matching adds {100 * t_match / t_parse:.1f} % to parsing (parse_feed)")
-    print(f"the whole stage costs {100 * (t_ours / t_bare - 1):.1f} % more than bare feedparser")
+    print(f"matching adds {100 * t_match / t_slow:.1f} % to parsing (parse_feed, feedparser path)")
+    print(f"the whole stage takes {t_ours / t_bare:.2f}× the time of bare feedparser")
     return 0
 
 

@@ -26,37 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from feedworld import lean_feed  # noqa: E402
+
 from scraper.ingest.fetch import Fetcher  # noqa: E402
 from scraper.run.pipeline import Pipeline  # noqa: E402
 from scraper.settings.load import load_settings  # noqa: E402
 from scraper.store import Store  # noqa: E402
-
-
-def lean_feed(n_items: int = 50, version: int = 0) -> bytes:
-    """A ~41 KB WordPress-style RSS feed of 50 items, like a lean WordPress feed."""
-    items = []
-    for i in range(n_items):
-        items.append(
-            f"<item><title>Story {version}-{i}: council budget and planning update</title>"
-            f"<link>https://news.example.org/2026/11/{i}/story-{version}-{i}/</link>"
-            f'<guid isPermaLink="false">https://news.example.org/?p={version * 1000 + i}</guid>'
-            f"<pubDate>Mon, 16 Nov 2026 09:{i % 60:02d}:00 +0000</pubDate>"
-            "<dc:creator><![CDATA[Reporter]]></dc:creator>"
-            "<category><![CDATA[Local]]></category><category><![CDATA[Politics]]></category>"
-            "<description><![CDATA[<p>Councillors met on Tuesday to discuss the budget, "
-            "road repairs, the library service and plans for new housing near the station; "
-            "residents asked questions about parking and bins.</p>]]></description>"
-            f'<enclosure url="https://news.example.org/img/{i}.jpg" length="1000" '
-            'type="image/jpeg"/>'
-            "</item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Bench</title>'
-        "<link>https://news.example.org/</link><description>bench</description>"
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
 
 
 def serve(hosts: int, per_host: int, latency: float, ports: Any, stop: Any, cycle: Any) -> None:

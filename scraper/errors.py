@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from scraper.httputil import redact_text, redact_url
+
 
 class ScraperError(Exception):
     """Base of every error ofsted-watch raises on purpose."""
@@ -40,11 +44,37 @@ class FetchError(ScraperError):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.url = url
-        self.reason = reason
+        # Shown and stored (logs, summaries, last_error): credentials in the URL never are.
+        self.url = redact_url(url)
+        self.reason = redact_text(reason)
         self.status = status
         self.retry_after = retry_after
-        super().__init__(f"{url}: {reason}")
+        super().__init__(f"{self.url}: {self.reason}")
+
+
+class HostUnreachableError(FetchError):
+    """The host could not be reached at all: its name did not resolve, or nothing answered."""
+
+
+class HostDeferredError(FetchError):
+    """The host asked us (Retry-After) to stay away until `until`; `asked` is False when this
+    request was not sent at all because an earlier answer, in this run or a past one, said so."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        host: str,
+        until: datetime,
+        asked: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(url, reason, status=status, retry_after=retry_after)
+        self.host = host
+        self.until = until
+        self.asked = asked
 
 
 class TooLargeError(FetchError):
@@ -64,9 +94,9 @@ class ParseError(ScraperError):
 
     def __init__(self, source: str, url: str, reason: str) -> None:
         self.source = source
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{source}: {url}: {reason}")
+        self.url = redact_url(url)
+        self.reason = redact_text(reason)
+        super().__init__(f"{source}: {self.url}: {self.reason}")
 
 
 class StoreError(ScraperError):

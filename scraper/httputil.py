@@ -7,6 +7,7 @@ import re
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
@@ -35,6 +36,79 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         when = when.replace(tzinfo=UTC)
     current = now.timestamp() if now else time.time()
     return max(0.0, when.timestamp() - current)
+
+
+# Query parameters that carry a credential by name (lower-cased; "-" read as "_"). A feed URL
+# such as ".../feed?api_key=..." is a secret as much as a password in "user:pass@".
+SECRET_PARAMS = frozenset(
+    {
+        "token", "access_token", "auth_token", "refresh_token", "id_token", "private_token",
+        "key", "api_key", "apikey", "app_key", "access_key", "secret", "client_secret",
+        "password", "passwd", "pwd", "pass", "sig", "signature", "auth", "authorization",
+        "session", "sessionid", "code", "x_amz_signature", "x_amz_credential",
+        "x_amz_security_token",
+    }
+)  # fmt: skip
+REDACTED = "***"
+
+
+def redact_url(url: str) -> str:
+    """`url` safe to show or store: user:password@ and credential-like query values hidden.
+
+    The full URL is kept only in memory for the request itself; everything that logs, prints
+    or stores a source URL passes it through here first.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_is_secret(name) for name, _ in pairs):
+            query = "&".join(
+                f"{quote(name, safe='')}={REDACTED if _is_secret(name) else quote(value, safe='')}"
+                for name, value in pairs
+            )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<lead>[?&;](?P<name>[A-Za-z0-9_-]{1,40})=)(?P<value>[^&;\s'\"<>)]*)"
+)
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"<>]+@")
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error from a library, a log line) with URL credentials hidden in it.
+
+    Libraries quote the URL they failed on ("Max retries exceeded with url: /feed?token=..."),
+    so an error message is redacted as a whole, not only the URL we pass in.
+    """
+
+    def query(m: re.Match[str]) -> str:
+        return m.group("lead") + REDACTED if _is_secret(m.group("name")) else m.group(0)
+
+    text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    return _SECRET_IN_TEXT.sub(query, text)
+
+
+def _is_secret(name: str) -> bool:
+    return name.lower().replace("-", "_") in SECRET_PARAMS
+
+
+def strip_userinfo(url: str) -> str:
+    """`url` without its user:password@ part (a link resolved against a feed URL inherits it)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def sniff_encoding(content_type: str, body: bytes) -> str | None:

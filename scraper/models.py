@@ -6,7 +6,7 @@ each stage can be tested with plain values and no server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -132,6 +132,7 @@ class CouncilMatch:
 
     councils: tuple[Council, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    reasons: tuple[str, ...] = ()  # how shared names were read; for no council, why not
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,7 @@ class Detection:
     evidence: tuple[Evidence, ...] = ()
     visit_number: int | None = None  # ordinal of a monitoring visit
     inadequate_since: str | None = None  # "YYYY-MM" of the judgement a monitoring visit follows
+    reasons: tuple[str, ...] = ()  # why it was detected: the rules and words that decided
 
     def payload(self) -> AlertPayload:
         """The published payload, built here once for every output (webhook, chat, email, CLI)."""
@@ -209,7 +211,7 @@ class Detection:
             first_seen=self.first_seen,
             visit_number=self.visit_number,
             inadequate_since=self.inadequate_since,
-            evidence=[EvidenceRef.of(e) for e in self.evidence] or None,
+            evidence=Why.of(self.reasons, self.evidence),
         )
 
 
@@ -260,6 +262,20 @@ class EvidenceRef(_Published):
         return cls(council=e.council, text=e.text, where=e.where, offset=e.offset)
 
 
+class Why(_Published):
+    """Why a detection was made: the deciding rules, and the words that named each council."""
+
+    reasons: list[str] = Field(description="the rules and words that decided, in order")
+    councils: list[EvidenceRef] = Field(description="where each council was named")
+
+    @classmethod
+    def of(cls, reasons: Sequence[str], evidence: Sequence[Evidence]) -> Why | None:
+        """None when nothing is known (as on detections stored before reasons were kept)."""
+        if not reasons and not evidence:
+            return None
+        return cls(reasons=list(reasons), councils=[EvidenceRef.of(e) for e in evidence])
+
+
 class AlertPayload(_Published):
     """The webhook `data` object: one detection (or an owner notice) as every output shows it.
 
@@ -284,7 +300,7 @@ class AlertPayload(_Published):
         pattern=r"^\d{4}-\d{2}$",
         description="YYYY-MM of the judgement a monitoring visit follows",
     )
-    evidence: list[EvidenceRef] | None = Field(None, description="why it was detected")
+    evidence: Why | None = Field(None, description="why it was detected")
 
     def data(self) -> dict[str, Any]:
         """The JSON object exactly as published (dates ISO, timestamps UTC with a Z)."""
@@ -343,6 +359,9 @@ class SourceResult:
     requests: int = 0
     bytes_read: int = 0
     warnings: tuple[str, ...] = ()
+    # Parts that failed while the rest was read and is stored (one Ofsted council's page or
+    # file): the poll counts as failed, and the source retries those parts next time.
+    errors: tuple[str, ...] = ()
 
 
 class Fetch(Protocol):
@@ -368,6 +387,9 @@ class PollContext:
     watched: tuple[Council, ...]
     now: Clock
     full_history: bool = False  # backfill: read every provider page of watched councils
+    # Keys of the items this source already stored, loaded only when a changed body is parsed
+    # (a 304 costs no query); items under these keys are not built again.
+    seen: Callable[[], Collection[str]] = frozenset
 
 
 class Source(Protocol):

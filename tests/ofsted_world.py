@@ -36,6 +36,7 @@ HOSTS = (
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 PDF = {"Content-Type": "application/pdf"}
 LETTER_ID = "50000000"  # West Berkshire's new monitoring-visit letter (t1)
+READING_VISIT_ID = "50300001"  # Reading's new focused-visit letter (t1)
 
 # Provider pages served at /provider/44/<urn>, and the PDF each file is generated from: every
 # file gets a letter or report of its own type, so the PDF confirms the label's type.
@@ -48,6 +49,7 @@ PROVIDERS = {
 }
 FILE_CASES = {
     LETTER_ID: "monitoring_letter_2016",
+    READING_VISIT_ID: "focused_visit",
     "2467895": "sif_2015_inadequate",
     "2155001": "pre_sif_2013",
     "50281001": "jtai",
@@ -125,6 +127,22 @@ class OfstedWorld:
         """t0 -> t1: the listing's "Latest report" moves and the letter appears on the page."""
         self.listing["0"] = "search_la_p1_t1.html"
         self.provider("80577", "provider_44_80577_t1")
+
+    def publish_reading_visit(self) -> None:
+        """Reading's "Latest report" moves too (on top of West Berkshire's letter): a new
+        focused-visit letter on its page."""
+        self.listing["0"] = "search_la_p1_t2.html"
+        self.provider("80540", "provider_44_80540_t1")
+
+    def break_provider(self, urn: str, how: str) -> None:
+        """The provider page of `urn` fails: "503", "404", "timeout" (3 s late) or "garbage"."""
+        broken = {
+            "503": Response(status=503, body=b"Service unavailable"),
+            "404": Response.file("ofsted/report_not_found.html", status=404, headers=HTML),
+            "timeout": Response(body=b"<html></html>", headers=HTML, delay=3.0),
+            "garbage": Response(body=b"<html><body>\x00\xff<p>unexpected", headers=HTML),
+        }
+        self.server.route(f"/provider/44/{urn}", broken[how])
 
     def file(self, file_id: str, route: Route) -> None:
         """Serve `route` for one report file."""

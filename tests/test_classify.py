@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from scraper.judge import background as B
 from scraper.judge import classify as C
 from scraper.judge.classify import classify, classify_text, monitoring_ordinal
 from scraper.judge.textnorm import gate_text
@@ -107,7 +108,8 @@ def _guarded_patterns() -> dict[str, re.Pattern[str]]:
     """Module patterns behind a lead lookahead, by name."""
     found = {
         name: value
-        for name, value in vars(C).items()
+        for module in (C, B)
+        for name, value in vars(module).items()
         if isinstance(value, re.Pattern) and value.pattern.startswith("(?=[")
     }
     assert len(found) >= 12
@@ -244,3 +246,70 @@ def test_classify_still_requires_improvement_is_a_judgement() -> None:
     ):
         result = classify_text(title, "")
         assert (result.report_type, result.judgement) == ("inspection", "requires_improvement")
+
+
+def test_classify_reasons_name_the_words_and_the_field() -> None:
+    """A relevant story's reasons quote the deciding words and say which field held them."""
+    item = Item(
+        "t",
+        "k",
+        "Family services rated 'outstanding'",
+        None,
+        None,
+        summary="The council's children's services were inspected.",
+        body="Ofsted inspectors praised social workers.",
+    )
+    result = classify(item)
+    assert result.relevant
+    assert result.reasons == (
+        'Ofsted: "Ofsted" in body',
+        'children\'s services: "Family services" in title',
+        'type inspection: "rated \'outstanding" in title',
+        'judgement outstanding: "rated \'outstanding" in title',
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "reason"),
+    [
+        (
+            "Improvement notice issued to Norfolk County Council",
+            "Ofsted judged its children's services inadequate.",
+            'DfE intervention, not an Ofsted visit ("Improvement notice" in title)',
+        ),
+        (
+            "Senior social worker, children in care",
+            "Salary £42,000. Our children's services are rated good by Ofsted. Apply now.",
+            "recruitment or careers item citing a past rating, not an Ofsted visit",
+        ),
+        (
+            "Council faces £40m overspend",
+            "Children's services were rated requires improvement by Ofsted in 2022.",
+            'budget or policy story recalling an old inspection ("£4" in title)',
+        ),
+        (
+            "New director of children's services appointed",
+            "Children's services were judged good at their last inspection in 2022 by Ofsted.",
+            "Ofsted mentioned only as past background",
+        ),
+    ],
+)
+def test_classify_not_a_visit_says_which_rule(title: str, text: str, reason: str) -> None:
+    """Interventions, adverts, budget and background stories are skipped with their rule."""
+    result = classify_text(title, text)
+    assert not result.relevant
+    assert result.reasons == (reason,)
+
+
+def test_classify_joint_and_send_wording_without_ofsted() -> None:
+    """Joint inspectorates and area SEND outcome wording type a story without "Ofsted"."""
+    jtai = classify_text(
+        "Four watchdogs examine how agencies protect children",
+        "A joint inspection by the inspectorates of social care, health and police.",
+    )
+    assert (jtai.relevant, jtai.report_type) == (True, "jtai")
+    send = classify_text(
+        "SEND support failing children, report finds",
+        "Inspectors found widespread and systemic failings in the local area partnership.",
+    )
+    assert (send.relevant, send.report_type) == (True, "area_send")

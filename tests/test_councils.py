@@ -210,3 +210,35 @@ def test_register_suggest_offers_close_names(register: Register) -> None:
     assert "Reading" in register.suggest("Redding")
     assert "West Berkshire" in register.suggest("Westberkshire")
     assert register.suggest("zzzzzzzzzz") == []
+
+
+def test_place_data_names_current_councils_and_marks_shared_names() -> None:
+    """Every place row names a current council; a name marked needs_context has a row per
+    council it may mean, each with context words; no town takes another council's own name."""
+    from importlib import resources
+
+    from scraper.judge.councils import PLACES_FILE, parse_places
+
+    text = resources.files("scraper").joinpath("data", PLACES_FILE).read_text(encoding="utf-8")
+    places = parse_places(text)
+    register = load_register()
+    current = {c.short_name for c in register.all()}
+    for council, towns in places.towns.items():
+        assert council in current, council
+        for town in towns:
+            assert [c.short_name for c in register.lookup_all(town)] == [council], town
+    assert {"Kingston", "Richmond", "Northants"} <= set(places.shared)
+    for name, rows in places.shared.items():
+        assert len(rows) >= 2, name
+        assert all(council in current and context for council, context in rows), name
+        assert register.lookup(name) is None, name  # never resolved without context
+
+
+def test_register_town_names_resolve_and_shared_names_do_not() -> None:
+    """ "Hereford" and "Herts" look up their councils; "Kingston" looks up none."""
+    register = load_register()
+    hereford, herts = register.lookup("Hereford"), register.lookup("Herts")
+    assert hereford is not None and hereford.short_name == "Herefordshire"
+    assert herts is not None and herts.short_name == "Hertfordshire"
+    assert register.lookup("Kingston") is None
+    assert register.shared_names["Kingston"][0][0] == "Kingston upon Thames"

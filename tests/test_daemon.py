@@ -34,6 +34,7 @@ from tests.daemonkit import (
     write_config,
 )
 from tests.httpserver import LocalServer, Response, fail_then
+from tests.trickleserver import TrickleServer
 
 
 # -- scheduling ------------------------------------------------------------------------------
@@ -180,6 +181,30 @@ def test_daemon_aborts_a_hanging_source_within_its_deadline(
     # req: deadline + 1 s (pinned tightly in test_fetch); here +5 s slack for a loaded CI box
     assert failed[0].duration <= 2 + 1 + 5  # type: ignore[attr-defined]
     assert "deadline" in failed[0].error  # type: ignore[attr-defined]
+
+
+def test_daemon_cuts_a_trickling_head_and_polls_the_same_host_next(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A status line trickled a byte a second is cut at the deadline (2 s), and the other
+    source on that host, which waits for the host's one request at a time, is polled next."""
+    with TrickleServer(interval=1.0) as server:
+        server.trickle.add("/slow")
+        server.routes["/good"] = news_rss(range(2))
+        body = feed("slow", server.url("/slow"), "1h") + feed("good", server.url("/good"), "1h")
+        config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="").read_text()
+        path = tmp_path / "d.toml"
+        path.write_text(config.replace("deadline = 10\n", "deadline = 2\n"))
+        started = time.monotonic()
+        with running(path) as daemon:
+            wait_for(lambda: daemon.store.load_state("slow").consecutive_failures == 1, 30)
+            wait_for(lambda: daemon.store.load_state("good").last_success_at is not None, 10)
+            slow = daemon.store.load_state("slow")
+    assert "deadline of 2s exceeded" in (slow.last_error or "")
+    starts = dict(server.starts)
+    # req: deadline + 1 s for the cut; +4 s slack for a loaded CI box and the daemon's start
+    assert starts["/good"] - started < 2 + 1 + 4
+    assert abs(starts["/good"] - starts["/slow"]) < 2 + 1 + 2  # right after the cut, or before
 
 
 # -- signals, reload, logs (subprocess) ------------------------------------------------------

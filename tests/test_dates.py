@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scraper.ingest.dates import parse_uk_date
+from scraper.ingest.dates import _parse_any, _parse_rfc822, parse_uk_date
 
 NOW = datetime(2016, 8, 10, 12, 0, tzinfo=UTC)
 
@@ -66,3 +68,28 @@ def test_parse_uk_date_swaps_only_impossible_day_month() -> None:
     """DD/MM is assumed; an American 01/28/2017 (month 28) is read the only way it can be."""
     assert parse_uk_date("01/02/2017", now=NOW) == datetime(2017, 2, 1, 0, 0, tzinfo=UTC)
     assert parse_uk_date("01/28/2017", now=NOW) == datetime(2017, 1, 28, 0, 0, tzinfo=UTC)
+
+
+WEEKDAYS = ("", "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ")
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+ZONES = ("+0000", "-0500", "+0130", "+1400", "-1200", "GMT", "UT", "UTC", "Z", "BST", "EST")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    weekday=st.sampled_from(WEEKDAYS),
+    day=st.integers(1, 31),
+    month=st.sampled_from(MONTH_ABBR),
+    year=st.integers(1990, 2040),
+    hms=st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)),
+    zone=st.sampled_from(ZONES),
+)
+def test_rfc822_shortcut_agrees_with_the_general_reading(
+    weekday: str, day: int, month: str, year: int, hms: tuple[int, int, int], zone: str
+) -> None:
+    """The direct reading of RSS pubDates gives exactly what the general date search gives."""
+    text = f"{weekday}{day:02d} {month} {year} {hms[0]:02d}:{hms[1]:02d}:{hms[2]:02d} {zone}"
+    cleaned = " ".join(text.split()).lower()
+    assert parse_uk_date(text) == _parse_any(cleaned, None)
+    if zone not in ("BST", "EST") and day <= 28:
+        assert _parse_rfc822(cleaned) is not None  # the shortcut did read it

@@ -266,7 +266,7 @@ def test_dedupe_govuk_atom_update_alert_once(
     world: NewsWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A GOV.UK Atom entry re-issued with a new id, updated stamp and title is one detection."""
-    govuk = world.feed("dfe", "dedupe_govuk_before.atom")
+    govuk = world.feed("ofsted-govuk", "dedupe_govuk_before.atom")
     world.poll()
     world.show(govuk, "dedupe_govuk_before.atom")
     world.poll()
@@ -274,7 +274,7 @@ def test_dedupe_govuk_atom_update_alert_once(
     world.poll()
     story = one_story(world, capsys)
     assert story["url"] == (
-        "https://www.gov.uk/government/publications/improvement-notice-issued-to-west-berkshire-council"
+        "https://www.gov.uk/government/publications/west-berkshire-childrens-services-no-longer-inadequate"
     )
 
 

@@ -134,6 +134,74 @@ def test_find_story_prefers_exact_title_and_ignores_old_stories() -> None:
     assert find_story(ref(title, id="new"), old, NOW - timedelta(days=14)) is None
 
 
+def _story(url: str, title: str, council: str, first_seen: datetime) -> tuple[Item, Any]:
+    """An item and its news detection about one council, first seen at `first_seen`."""
+    from scraper.judge.detect import news_detection
+    from scraper.models import Classification, CouncilMatch
+
+    found = load_register().lookup(council)
+    assert found is not None
+    it = item(url, title)
+    cls = Classification(True, "inspection", "good")
+    det = news_detection(it, cls, CouncilMatch((found,)), now=first_seen)
+    return it, det
+
+
+def test_story_index_merge_window_follows_the_clock_passed_in() -> None:
+    """A same-title story merges while its first sighting is inside the window measured from the
+    clock passed in, and starts a new story once that clock has moved past the window."""
+    from scraper.judge.detect import StoryIndex
+
+    title = "Ofsted rates Reading children's services good"
+    window = timedelta(days=14)
+    index = StoryIndex()
+    first, det = _story("https://a.test/1", title, "Reading", NOW)
+    assert index.identify(first, det, NOW, NOW - window).id == det.id
+    later = NOW + window - timedelta(seconds=1)
+    copy, det2 = _story("https://b.test/2", title, "Reading", later)
+    assert index.identify(copy, det2, later, later - window).id == det.id
+    too_late = NOW + window + timedelta(seconds=1)
+    again, det3 = _story("https://c.test/3", title, "Reading", too_late)
+    assert index.identify(again, det3, too_late, too_late - window).id == det3.id
+
+
+def test_story_index_keeps_different_councils_and_hosts_apart() -> None:
+    """One title about another council, or a merely similar title from another publisher, is a
+    different story; a reworded title from the same publisher, or the same link seen again, is
+    the same story."""
+    from scraper.judge.detect import StoryIndex
+
+    index = StoryIndex()
+    since = NOW - timedelta(days=14)
+    title = "Ofsted says children's services require improvement after three-year wait"
+    it, det = _story("https://paper.test/a", title, "Reading", NOW)
+    assert index.identify(it, det, NOW, since).id == det.id
+    other, det2 = _story("https://paper.test/b", title, "West Berkshire", NOW)
+    assert index.identify(other, det2, NOW, since).id == det2.id
+    similar = title.replace("require", "still require")
+    elsewhere, det3 = _story("https://other.test/c", similar, "Reading", NOW)
+    assert index.identify(elsewhere, det3, NOW, since).id == det3.id
+    reworded = title.replace("three-year", "three year")
+    same_host, det4 = _story("https://paper.test/d", reworded, "Reading", NOW)
+    assert index.identify(same_host, det4, NOW, since).id == det.id
+    tracked, det5 = _story("https://paper.test/a?utm_source=rss", "New headline", "Reading", NOW)
+    assert index.identify(tracked, det5, NOW, since).id == det.id
+
+
+def test_story_index_forget_before_keeps_recent_stories_only() -> None:
+    """Forgetting before a moment drops older stories and their links, keeps newer ones."""
+    from scraper.judge.detect import StoryIndex
+
+    index = StoryIndex()
+    old, det_old = _story("https://a.test/old", "Old story", "Reading", NOW - timedelta(days=20))
+    new, det_new = _story("https://a.test/new", "New story", "Reading", NOW)
+    index.identify(old, det_old, NOW - timedelta(days=20), NOW - timedelta(days=34))
+    index.identify(new, det_new, NOW, NOW - timedelta(days=14))
+    index.forget_before(NOW - timedelta(days=14))
+    assert [r.id for r in index.recent] == [det_new.id]
+    assert index.known == {det_new.id}
+
+
 def test_story_ref_from_row_reads_stored_detection() -> None:
     """A stored row becomes a StoryRef: naive SQLite time is UTC, a redirect host is unknown."""
     row = {

@@ -7,7 +7,7 @@ import json
 import time
 import tracemalloc
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -272,3 +272,43 @@ def test_feed_source_poll_resolves_links_against_final_url() -> None:
     fetch = FakeFetch([Fetched(final, 200, body, {"content-type": "application/atom+xml"})])
     result = FeedSource("hull", "http://hull.example/feed").poll(context(fetch))
     assert result.items[1].url == "https://news.hull.gov.uk/01/03/2018/budget-set"
+
+
+def test_feed_source_poll_skips_items_already_seen() -> None:
+    """Items whose key this source already stored are not returned; the seen set is loaded
+    once, only because the body changed."""
+    body = (FIXTURES / "news" / "communitycare_feed.xml").read_bytes()
+    headers = {"content-type": "application/rss+xml"}
+    first = FeedSource("cc", URL).poll(context(FakeFetch([Fetched(URL, 200, body, headers)])))
+    loads: list[int] = []
+
+    def seen() -> frozenset[str]:
+        loads.append(1)
+        return frozenset(item.key for item in first.items[:3])
+
+    ctx = replace(context(FakeFetch([Fetched(URL, 200, body, headers)])), seen=seen)
+    result = FeedSource("cc", URL).poll(ctx)
+    assert [i.key for i in result.items] == [i.key for i in first.items[3:]]
+    assert loads == [1]
+
+
+def test_feed_source_poll_unchanged_body_is_not_parsed_again() -> None:
+    """A 200 with a body byte-identical to the last one parsed (validators ignored by the
+    server) counts as not modified: no parse, no seen-set query, new validators kept."""
+    body = (FIXTURES / "news" / "communitycare_feed.xml").read_bytes()
+    headers = {"content-type": "application/rss+xml"}
+    first = FeedSource("cc", URL).poll(context(FakeFetch([Fetched(URL, 200, body, headers)])))
+    assert first.cursor is not None and first.items
+    fresh = Validators(etag='"v9"')
+
+    def seen() -> frozenset[str]:
+        raise AssertionError("the seen set is not needed for an unchanged body")
+
+    again = [Fetched(URL, 200, body, headers, validators=fresh)]
+    ctx = replace(context(FakeFetch(again)), cursor=first.cursor, seen=seen)
+    result = FeedSource("cc", URL).poll(ctx)
+    assert result.not_modified and result.items == ()
+    assert result.validators == {URL: fresh}
+    changed = [Fetched(URL, 200, body + b"\n", headers)]
+    ctx = replace(context(FakeFetch(changed)), cursor=first.cursor)
+    assert len(FeedSource("cc", URL).poll(ctx).items) == len(first.items)

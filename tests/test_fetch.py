@@ -17,13 +17,20 @@ from typing import Any
 
 import pytest
 
-from scraper.errors import BlockedAddressError, FetchError, RobotsDisallowedError, TooLargeError
-from scraper.httputil import sniff_encoding
+from scraper.errors import (
+    BlockedAddressError,
+    FetchError,
+    HostUnreachableError,
+    RobotsDisallowedError,
+    TooLargeError,
+)
+from scraper.httputil import redact_text, redact_url, sniff_encoding
 from scraper.ingest.fetch import Fetcher
 from scraper.models import HttpPolicy, Validators
 from tests.httpserver import LocalServer, Request, Response, fail_then, local_server
+from tests.trickleserver import TrickleServer, trickle_server
 
-__all__ = ["local_server"]  # the fixture, imported for pytest
+__all__ = ["local_server", "trickle_server"]  # the fixtures, imported for pytest
 
 LOCAL = HttpPolicy(allow_private=True, respect_robots=False, min_interval=0.0, deadline=5.0)
 GOVUK_ROBOTS = Response.file("govuk/robots.txt", content_type="text/plain")
@@ -473,3 +480,50 @@ def test_fetcher_reports_declared_or_sniffed_encoding(
 def test_sniff_encoding(content_type: str, body: bytes, expected: str | None) -> None:
     """Declared charset wins, then BOM, XML declaration or meta; unknown names are skipped."""
     assert sniff_encoding(content_type, body) == expected
+
+
+def test_fetcher_trickled_status_line_cut_at_deadline(trickle_server: TrickleServer) -> None:
+    """A server sending its status line a byte a second is cut at the deadline, not per read."""
+    trickle_server.trickle.add("/slow")
+    trickle_server.routes["/ok"] = b"fine"
+    with Fetcher(replace(LOCAL, deadline=1.5, timeout=5.0)) as f:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"deadline of 1\.5s exceeded"):
+            f.get(trickle_server.url("/slow"))
+        took = time.monotonic() - started
+        assert f.get(trickle_server.url("/ok")).body == b"fine"  # the host is free again
+    assert took < 1.5 + 1.0 + 1.0  # requirement: deadline + 1 s; +1 s slack for a slow CI box
+    assert [p for p, _ in trickle_server.starts] == ["/slow", "/ok"]  # the cut is not retried
+
+
+def test_fetcher_connection_refused_named_as_such_not_as_robots(local_server: LocalServer) -> None:
+    """A host that refuses connections is reported as unreachable, not as robots.txt trouble."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with Fetcher(replace(LOCAL, respect_robots=True)) as f, pytest.raises(FetchError) as info:
+        f.get(f"http://127.0.0.1:{port}/feed")
+    assert isinstance(info.value, HostUnreachableError)
+    assert "connection refused" in str(info.value)
+    assert "robots" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://u:p@example.org/feed", "https://***@example.org/feed"),
+        ("https://example.org/f?token=abc&page=2", "https://example.org/f?token=***&page=2"),
+        ("https://example.org/f?API-Key=abc", "https://example.org/f?API-Key=***"),
+        ("https://example.org/f?sig=abc#x", "https://example.org/f?sig=***#x"),
+        ("https://example.org/f?page=2", "https://example.org/f?page=2"),
+    ],
+)
+def test_redact_url_hides_userinfo_and_credential_params(url: str, expected: str) -> None:
+    """user:pass@ and token-like query values are replaced by *** and nothing else changes."""
+    assert redact_url(url) == expected
+
+
+def test_redact_text_hides_credentials_quoted_inside_library_errors() -> None:
+    """A library's message quoting the URL is redacted too."""
+    text = "Max retries exceeded with url: /feed?key=abc&x=1 (http://u:p@h/)"
+    assert redact_text(text) == "Max retries exceeded with url: /feed?key=***&x=1 (http://***@h/)"

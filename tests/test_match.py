@@ -146,3 +146,71 @@ def test_matcher_initial_is_unknown_for_and_names() -> None:
     assert _initial("And Council") == ""
     assert _initial("St Helens") == "s"  # "St." and "Saint" both start with s
     assert _initial("BCP") == "b"
+
+
+def test_matcher_shared_town_needs_context_and_names_no_guess() -> None:
+    """ "Kingston" alone is never guessed; the source's council, a trust or a place decides."""
+    register = load_register()
+    matcher = _watch(register, ["Kingston upon Thames", "Kingston upon Hull"])
+    alone = matcher.match_text("Kingston children's services rated good", "body")
+    assert alone.councils == ()
+    assert alone.reasons == (
+        'ambiguous "Kingston" (Kingston upon Hull or Kingston upon Thames): '
+        "nothing in the story says which",
+    )
+    thames = register.lookup("Kingston upon Thames")
+    assert thames is not None
+    sourced = matcher.match_text("Kingston rated good", "body", context=[thames])
+    assert [c.short_name for c in sourced.councils] == ["Kingston upon Thames"]
+    humber = matcher.match_text("Kingston services in East Yorkshire", "body")
+    assert [c.short_name for c in humber.councils] == ["Kingston upon Hull"]
+    trust = matcher.match_text("AfC social workers in Kingston", "body")
+    assert [c.short_name for c in trust.councils] == ["Kingston upon Thames"]
+
+
+def test_matcher_source_councils_stand_in_unless_another_council_is_named() -> None:
+    """A newsroom's own council is the item's council when the text names none, not when it
+    names another council (watched or not)."""
+    register = load_register()
+    kent, medway = register.lookup("Kent"), register.lookup("Medway")
+    assert kent is not None and medway is not None
+    matcher = Matcher([kent, medway], register)
+    own = matcher.match_text("Our children's services rated good", "body", context=[kent])
+    assert [c.short_name for c in own.councils] == ["Kent"]
+    assert own.evidence[0].where == "source"
+    other = matcher.match_text("Medway rated good", "body", context=[kent])
+    assert [c.short_name for c in other.councils] == ["Medway"]
+    unwatched = matcher.match_text("Sandwell rated good", "body", context=[kent])
+    assert unwatched.councils == ()
+    assert unwatched.reasons == ("council not on the watchlist: Sandwell",)
+
+
+def test_matcher_other_bodies_and_phrases_are_not_the_council() -> None:
+    """Police forces, probation areas, health bodies and a trust name used as a phrase do not
+    name the council; the council's own name beside them does."""
+    register = load_register()
+    watched = [register.lookup(n) for n in ("Kent", "Surrey", "Sunderland", "Devon")]
+    matcher = Matcher([c for c in watched if c is not None], register)
+    for text in (
+        "Kent Police said",
+        "probation across Kent, Surrey and Sussex",
+        "Kent, Surrey and Sussex Community Rehabilitation Company",
+        "Surrey and Borders Partnership NHS Foundation Trust",
+        "Devon and Cornwall Police",
+        "partners come together for children",
+    ):
+        assert matcher.match_text(text, "body").councils == (), text
+    both = matcher.match_text("Kent Police and Kent County Council", "body")
+    assert [c.short_name for c in both.councils] == ["Kent"]
+    trust = matcher.match_text("Together for Children was rated good", "body")
+    assert [c.short_name for c in trust.councils] == ["Sunderland"]
+
+
+def test_matcher_watchlist_aliases_name_their_council() -> None:
+    """A [watchlist] alias names its council when watched; the register's towns do too."""
+    register = load_register()
+    hereford = register.lookup("Herefordshire")
+    assert hereford is not None
+    matcher = Matcher([hereford], register, aliases={"Ledbury": hereford})
+    found = matcher.match_text("Ledbury and Hereford families", "body")
+    assert [e.text for e in found.evidence] == ["Ledbury", "Hereford"]

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from scraper.cli.commands import main
 from scraper.store import Store
+from scraper.store.schema import source_state
 from tests import payloadcheck
+from tests.daemonkit import requests_to, running, wait_for
 from tests.httpserver import LocalServer, Request, Response
-from tests.ofsted_world import LETTER_ID, OfstedWorld, pdf_bytes
+from tests.ofsted_world import LETTER_ID, READING_VISIT_ID, OfstedWorld, pdf_bytes
 
 UA = "ofsted-watch-test/1.0 (+mailto:test@example.org)"
 WATCHED = ["West Berkshire", "Reading"]
@@ -49,6 +54,7 @@ def write_config(
     alerts: str = "",
     db_url: str | None = None,
     http_interval: float = 1.0,
+    timeout: float = 5,
 ) -> Path:
     """A config with one Ofsted source on the loopback site; `politeness` goes in its table."""
     path = tmp_path / "ofsted-watch.toml"
@@ -62,7 +68,7 @@ user_agent = "{UA}"
 allow_private = true
 retries = {retries}
 min_interval = {http_interval}
-timeout = 5
+timeout = {timeout}
 deadline = 10
 
 [daemon]
@@ -389,6 +395,14 @@ def test_fetch_persistent_refusal_fails_then_loses_nothing(
     assert re.search(rf"ofsted\s+failed .*{status}", out.err), out.err
     if retry_after:
         assert re.search(r"WARNING .*deferring host=\S+ status=429 retry_after=3600s", out.err)
+        # The deferral is remembered: the next run asks nothing of the site until it is over.
+        mark = len(world.server.log)
+        assert fetch_json(config, capsys) == []
+        assert world.paths(mark) == []
+        store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+        with store.engine.begin() as conn:  # the hour is over
+            conn.execute(update(source_state).values(not_before=datetime.now(UTC) - timedelta(1)))
+        store.close()
     assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
     assert fetch_json(config, capsys) == []
 
@@ -542,3 +556,94 @@ def test_fetch_letter_listed_before_its_page_shows_it_is_detected_once(
     assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
     assert fetch_json(config, capsys) == []
     assert [d["id"] for d in query(config, capsys, "detections")] == [LETTER_KEY]
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("503", "provider page HTTP 503"),
+        ("404", "provider page HTTP 404"),
+        ("timeout", "provider page "),
+        ("garbage", "provider page no h1.heading--title"),
+        ("pdf503", "report file "),
+    ],
+)
+def test_fetch_one_failing_council_never_sinks_the_others(
+    tmp_path: Path,
+    world: OfstedWorld,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
+    reason: str,
+) -> None:
+    """Issue 13.2: Reading's provider page or new PDF fails (5xx, 404, timeout, garbage): West
+    Berkshire's new letter is still stored and alerted in the same poll, the poll exits 1 with an
+    error naming Reading, and the next poll picks up Reading's listed change exactly once."""
+    config = write_config(tmp_path, world, WATCHED, timeout=1)
+    poll_baseline(config, capsys)
+    world.publish_west_berkshire_letter()
+    world.publish_reading_visit()
+    if how == "pdf503":
+        world.file(READING_VISIT_ID, Response(status=503, body=b"busy"))
+    else:
+        world.break_provider("80540", how)
+    capsys.readouterr()
+    assert cli(config, "fetch", "--json") == 1
+    out = capsys.readouterr()
+    assert [d["id"] for d in json_lines(out.out)] == [LETTER_KEY]
+    assert re.search(r"ofsted\s+failed .*Reading \(URN 80540\): " + re.escape(reason), out.err)
+    if how == "pdf503":
+        assert re.search(r"Reading \(URN 80540\): report file \S+/v1/file/\d+: HTTP 503", out.err)
+    stored = {d["id"] for d in query(config, capsys, "detections")}
+    assert stored == {LETTER_KEY}
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    state = store.load_state("ofsted")
+    assert state.consecutive_failures == 1 and "Reading (URN 80540)" in (state.last_error or "")
+    store.close()
+
+    world.provider("80540", "provider_44_80540_t1")
+    world.restore_file(READING_VISIT_ID)
+    new = fetch_json(config, capsys)
+    assert [(d["id"], d["report_type"]) for d in new] == [
+        (f"ofsted:{READING_VISIT_ID}", "focused_visit")
+    ]
+    assert new[0]["councils"][0]["name"] == "Reading"
+    assert fetch_json(config, capsys) == []
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    assert store.load_state("ofsted").consecutive_failures == 0
+    store.close()
+
+
+def test_fetch_failed_listing_still_fails_the_whole_poll(
+    tmp_path: Path, world: OfstedWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A listing that fails is still the whole poll's failure: nothing stored, all retried."""
+    config = write_config(tmp_path, world, WATCHED)
+    poll_baseline(config, capsys)
+    world.publish_west_berkshire_letter()
+    listing = world.server.routes["/search"]
+    world.refuse_then_serve("/search", 10, status=503)
+    capsys.readouterr()
+    assert cli(config, "fetch", "--json") == 1
+    out = capsys.readouterr()
+    assert json_lines(out.out) == [] and re.search(r"ofsted\s+failed .*503", out.err)
+    assert query(config, capsys, "detections") == []
+    world.server.route("/search", listing)
+    assert [d["id"] for d in fetch_json(config, capsys)] == [LETTER_KEY]
+
+
+def test_daemon_keeps_the_ofsted_schedule_while_one_council_fails(
+    tmp_path: Path, world: OfstedWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13.2: a council whose page keeps failing does not back the whole Ofsted source
+    off: the daemon polls on its normal 1 s schedule, and each poll reads the council again."""
+    caplog.set_level(logging.INFO)
+    config = write_config(
+        tmp_path, world, WATCHED, politeness='min_interval = 0\nevery = "1s"', http_interval=0
+    )
+    world.break_provider("80540", "503")
+    with running(config):
+        wait_for(lambda: len(requests_to(world.server, "/provider/44/80540")) >= 6, 40, "6 polls")
+    gaps = [b - a for a, b in itertools.pairwise(requests_to(world.server, "/provider/44/80540"))]
+    assert max(gaps[:5]) < 1.9, gaps
+    assert "backing off" not in caplog.text
+    assert "Reading (URN 80540): provider page HTTP 503" in caplog.text

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scraper.ingest.sources.ofsted_grades import LSCB, SIF_AREAS
 from scraper.ingest.sources.ofsted_pdf import (
     PdfFacts,
     is_pdf,
@@ -102,3 +103,79 @@ def test_parse_report_text_wrapped_overall_judgement() -> None:
     """'Requires improvement / to be good' wrapped across lines is one judgement."""
     facts = parse_report_text("Overall effectiveness Requires improvement\nto be good\n")
     assert facts.judgement == "requires_improvement"
+
+
+def test_read_pdf_class7_ilacs_mentioning_earlier_visits_is_an_inspection() -> None:
+    """Class 7: an ILACS report recalling an earlier JTAI and focused visit types as inspection."""
+    facts = read_pdf(build_case("ilacs_2024_mentions_jtai"))
+    assert (facts.report_type, facts.judgement) == ("inspection", "good")
+
+
+@pytest.mark.parametrize(
+    ("case", "overall", "lscb"),
+    [
+        ("sif_2015_wrapped_grades", "requires_improvement", "inadequate"),
+        ("sif_2015_footnote_grade", "good", "good"),
+        ("reinspection_2017_require", "requires_improvement", None),
+        ("sif_2016_colon_lines", "requires_improvement", "inadequate"),
+        ("sif_2016_summary_of_judgements", "inadequate", "requires_improvement"),
+        ("sif_2014_split_columns", "inadequate", "requires_improvement"),
+    ],
+)
+def test_read_pdf_class8_sif_layouts_read_every_judgement(
+    case: str, overall: str, lscb: str | None
+) -> None:
+    """Class 8: every SIF-era layout gives the council's overall grade, all five area grades,
+    and the LSCB review's grade under its own key, never as the council's."""
+    facts = read_pdf(build_case(case))
+    assert facts.judgement == overall
+    areas = {k: v for k, v in facts.sub_judgements.items() if k != LSCB}
+    assert set(areas) == set(SIF_AREAS)
+    assert facts.sub_judgements.get(LSCB) == lscb
+    assert len(facts.visit_dates) == 2 and facts.visit_dates[0] < facts.visit_dates[1]
+
+
+def test_parse_report_text_class8_adequate_is_never_inadequate() -> None:
+    """Class 8: the pre-2013 grade 'adequate' is no grade at all, never 'inadequate'."""
+    text = (
+        "Inspection of safeguarding and looked after children services\nSafeguarding services\n"
+        "Overall effectiveness: Adequate\nCapacity for improvement: Adequate\n"
+        "The Local Safeguarding Children Board is adequate\n"
+    )
+    facts = parse_report_text(text)
+    assert facts.judgement is None and facts.sub_judgements == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "end"),
+    [
+        ("Inspection dates: 13 to 24 November 2017", "2017-11-24"),
+        ("Inspection dates: 13 November – 1 December 2017", "2017-12-01"),
+        ("Inspection dates: 31 October 2016 to 24 November 2016", "2016-11-24"),
+        ("Inspection dates: 30 November 2015 to 7 January 2016", "2016-01-07"),
+        ("Inspection dates: Monday 13 November to Friday 24 November 2017", "2017-11-24"),
+        ("Inspection dates: 31 October 2016 to\n24 November 2016", "2016-11-24"),
+        ("Inspection dates: 19 November 2018 to 30\nNovember 2018", "2018-11-30"),
+        ("Dates of inspection: 13 – 24 November 2017", "2017-11-24"),
+        (
+            "This letter summarises the findings of the monitoring visit to Reading children’s"
+            " services on Tuesday 13 and Wednesday 14 December 2016.",
+            "2016-12-14",
+        ),
+    ],
+)
+def test_parse_report_text_class8_visit_end_date_in_every_form(text: str, end: str) -> None:
+    """Class 8: the visit's last day is read exactly in every date-range form and layout."""
+    dates = parse_report_text(text).visit_dates
+    assert dates and dates[-1].isoformat() == end
+
+
+def test_parse_report_text_class8_overall_is_the_first_judgement_not_the_narrative() -> None:
+    """Class 8: the judgement table's overall grade wins over a later narrative sentence."""
+    text = (
+        "Inspection of Leeds local authority children’s services\n"
+        "Inspection dates: 4 to 15 March 2024\n"
+        "Overall effectiveness Requires improvement to be good\n"
+        "Children’s services in Leeds are good at listening to children, but plans drift.\n"
+    )
+    assert parse_report_text(text).judgement == "requires_improvement"

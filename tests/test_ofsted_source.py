@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scraper.errors import FetchError, ParseError
+from scraper.errors import HostDeferredError, ParseError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import Council, HttpPolicy, PollContext, SourceResult
 from tests.httpserver import LocalServer, Request, Response
-from tests.pdfgen import build_case
+from tests.pdfgen import build_case, build_pdf
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ofsted"
 HOSTS = (
@@ -219,19 +219,29 @@ def test_poll_unreadable_pdf_keeps_label_type(site: Site, fetcher: Fetcher, case
     assert report.visit_dates == ()
 
 
-def test_poll_transient_failure_raises_and_loses_nothing(site: Site, fetcher: Fetcher) -> None:
-    """A 503 on a new file fails the poll; the next poll from the old cursor still finds it."""
+def test_poll_transient_file_failure_fails_its_council_and_loses_nothing(
+    site: Site, fetcher: Fetcher
+) -> None:
+    """A 503 on a new file fails that council alone, named in the poll's errors, with its cursor
+    where it was; the next poll (from either cursor) still finds the file exactly once."""
     first = poll(site, fetcher, (WEST_BERKS,))
     kept = copy.deepcopy(dict(first.cursor or {}))
     site.listing["0"] = "search_la_p1_t1.html"
     site.provider("80577", "provider_44_80577_t1")
     site.file("50000000", Response(status=503, body=b"busy"))
-    with pytest.raises(FetchError):
-        poll(site, fetcher, (WEST_BERKS,), first)
+    failed = poll(site, fetcher, (WEST_BERKS,), first)
+    assert failed.reports == ()
+    assert len(failed.errors) == 1
+    assert failed.errors[0].startswith("West Berkshire (URN 80577): report file ")
+    assert ": HTTP 503" in failed.errors[0]
     assert first.cursor == kept
+    failed_cursor: Any = failed.cursor
+    assert (failed_cursor["latest"], failed_cursor["seen"]) == (kept["latest"], kept["seen"])
     site.file("50000000", Response(body=build_case("monitoring_letter_2016"), headers=PDF))
-    retried = poll(site, fetcher, (WEST_BERKS,), first)
-    assert [r.key for r in retried.reports] == ["ofsted:50000000"]
+    for previous in (first, failed):
+        retried = poll(site, fetcher, (WEST_BERKS,), previous)
+        assert [r.key for r in retried.reports] == ["ofsted:50000000"] and not retried.errors
+    assert poll(site, fetcher, (WEST_BERKS,), retried).reports == ()
 
 
 def test_poll_backfill_five_councils_then_nothing_new(site: Site, fetcher: Fetcher) -> None:
@@ -368,3 +378,94 @@ def test_poll_newly_watched_council_waits_for_its_page_to_agree(
     assert caught.reports == () and not caught.warnings
     assert "/provider/44/80577" in site.requests()[before:]
     assert "ofsted:50000000" in caught.cursor["seen"]["80577"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("file_id", "pdf_case", "expected"),
+    [
+        ("50252257", "jtai", "inspection"),
+        ("50252257", "focused_visit", "inspection"),
+        ("50252257", "ilacs_2024_mentions_jtai", "inspection"),
+        ("50281001", "ilacs_2019_ri", "jtai"),
+        ("50270002", "ilacs_2019_ri", "area_send"),
+        ("50175003", "ilacs_2019_ri", "focused_visit"),
+    ],
+)
+def test_poll_class7_specific_label_types_the_report_over_pdf_text(
+    site: Site, fetcher: Fetcher, file_id: str, pdf_case: str, expected: str
+) -> None:
+    """Class 7: a specific site label types the report, whatever visits its PDF text mentions."""
+    site.file(file_id, Response(body=build_case(pdf_case), headers=PDF))
+    result = poll(site, fetcher, (READING,))
+    report = next(r for r in result.reports if r.file_id == file_id)
+    assert report.report_type == expected
+    assert report.text_available
+
+
+@pytest.mark.parametrize(
+    ("pdf_case", "expected"),
+    [("monitoring_letter_2016", "monitoring_visit"), ("focused_visit", "focused_visit")],
+)
+def test_poll_class7_generic_label_takes_type_from_pdf_text(
+    site: Site, fetcher: Fetcher, pdf_case: str, expected: str
+) -> None:
+    """Class 7: a generic label ("Inspection report") leaves the type to the PDF's own text."""
+    site.provider("80577", "provider_44_80577_t1_generic")
+    site.file("50000000", Response(body=build_case(pdf_case), headers=PDF))
+    result = poll(site, fetcher, (WEST_BERKS,))
+    report = next(r for r in result.reports if r.file_id == "50000000")
+    assert (report.label, report.report_type) == ("Inspection report", expected)
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        (Response(status=503, body=b"busy"), "provider page HTTP 503"),
+        (Response(status=404, body=b"gone"), "provider page HTTP 404"),
+        (Response(body=b"<html>\x00\xff", headers=HTML), "provider page no h1.heading--title"),
+    ],
+)
+def test_poll_failing_provider_page_fails_only_its_council(
+    site: Site, fetcher: Fetcher, response: Response, reason: str
+) -> None:
+    """Issue 13.2: one council's failing page is an error naming it; the others' reports come
+    back, and its own memory stays unset so the next poll reads it again in full."""
+    site.server.route("/provider/44/80540", response)
+    result = poll(site, fetcher, (WEST_BERKS, READING))
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith(f"Reading (URN 80540): {reason}")
+    assert {r.urn for r in result.reports} == {"80577"}
+    cursor: Any = result.cursor
+    assert "80540" not in cursor["latest"] and "80577" in cursor["latest"]
+
+
+def test_poll_host_deferral_on_a_file_fails_the_whole_poll(site: Site, fetcher: Fetcher) -> None:
+    """Issue 13.2: a long Retry-After on one council's file defers the whole host, so it is the
+    poll's failure (nothing kept), not that council's alone."""
+    first = poll(site, fetcher, (WEST_BERKS,))
+    site.listing["0"] = "search_la_p1_t1.html"
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(status=429, headers={"Retry-After": "3600"}, body=b"slow"))
+    with pytest.raises(HostDeferredError):
+        poll(site, fetcher, (WEST_BERKS,), first)
+
+
+def test_poll_visit_letters_carry_no_recalled_grade(site: Site, fetcher: Fetcher) -> None:
+    """A report's judgement is its own: a monitoring letter recalling "children's services in X
+    are inadequate" and a JTAI served with an ILACS-looking text get none; an inspection keeps
+    its grade."""
+    letter = (
+        "Monitoring visit to West Berkshire children’s services\n"
+        "This letter summarises the findings of the monitoring visit to West Berkshire"
+        " children’s services on 13 and 14 December 2016. This was the first monitoring visit"
+        " since the local authority was judged inadequate in March 2015.\n"
+        "Children’s services in West Berkshire are inadequate and improving slowly.\n"
+    )
+    site.provider("80577", "provider_44_80577_t1")
+    site.file("50000000", Response(body=build_pdf(letter), headers=PDF))
+    west = {r.file_id: r for r in poll(site, fetcher, (WEST_BERKS,)).reports}
+    assert (west["50000000"].report_type, west["50000000"].judgement) == ("monitoring_visit", None)
+    assert west["2467895"].judgement == "requires_improvement"  # the ILACS text it is served
+    reading = {r.file_id: r for r in poll(site, fetcher, (READING,)).reports}
+    assert (reading["50281001"].report_type, reading["50281001"].judgement) == ("jtai", None)
+    assert reading["50281001"].sub_judgements == {}

@@ -113,4 +113,4 @@ def test_stored_detection_payload_equals_the_built_one(tmp_path: Path) -> None:
     stored = store.payload(det.id)
     assert stored == det.payload()
     assert stored is not None and stored.evidence is not None
-    assert stored.evidence[0].where == "label"
+    assert stored.evidence.councils[0].where == "label"

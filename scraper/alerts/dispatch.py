@@ -14,10 +14,9 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from scraper import failpoints
-from scraper.alerts.channels.email import SmtpSession, SmtpTarget, build_message
-from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
 from scraper.clock import LONDON, utcnow
 from scraper.models import AlertPayload, Delivery
 from scraper.settings.config import Settings
@@ -27,6 +26,10 @@ from scraper.settings.schema import (
     WebhookChannelConfig,
 )
 from scraper.store import AlertRow, Notice, Store
+
+if TYPE_CHECKING:  # the channel modules (SMTP, email rendering) load on the first send only
+    from scraper.alerts.channels.email import SmtpTarget
+    from scraper.alerts.channels.webhook import WebhookTarget
 
 log = logging.getLogger(__name__)
 # Standard Webhooks example schedule: delay before attempt n+1 after n failed attempts.
@@ -65,6 +68,8 @@ class DispatchSummary:
 
 
 def webhook_target(ch: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
+    from scraper.alerts.channels.webhook import WebhookTarget
+
     return WebhookTarget(
         name=ch.name,
         url=ch.url,
@@ -77,6 +82,8 @@ def webhook_target(ch: WebhookChannelConfig, user_agent: str) -> WebhookTarget:
 
 
 def smtp_target(ch: EmailChannelConfig) -> SmtpTarget:
+    from scraper.alerts.channels.email import SmtpTarget
+
     return SmtpTarget(
         name=ch.name,
         host=ch.smtp_host,
@@ -142,6 +149,9 @@ class Dispatcher:
                 return total
 
     def _send_batch(self, channel: Channel, rows: Sequence[AlertRow]) -> DispatchSummary:
+        from scraper.alerts.channels.email import SmtpSession, build_message
+        from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
+
         try:
             target = self._target(channel)
         except ValueError as exc:  # config passed validation but the channel cannot be used
@@ -288,6 +298,9 @@ class Dispatcher:
 
     def send_direct(self, channel: Channel, message_id: str, data: AlertPayload) -> Delivery:
         """Send one message now, outside the queue (`alerts test NAME`)."""
+        from scraper.alerts.channels.email import SmtpSession, build_message
+        from scraper.alerts.channels.webhook import WebhookTarget, send_webhook
+
         try:
             target = self._target(channel)
         except ValueError as exc:
@@ -333,6 +346,8 @@ class Dispatcher:
     def _send_digest(
         self, ch: EmailChannelConfig, msg_id: str, items: list[AlertPayload], now: datetime
     ) -> Delivery:
+        from scraper.alerts.channels.email import SmtpSession, build_message
+
         try:
             target = smtp_target(ch)
         except ValueError as exc:

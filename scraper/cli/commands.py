@@ -6,37 +6,47 @@ Exit codes: 0 success, 1 a source or operation failed, 2 bad configuration or us
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 from scraper.cli import logs
-from scraper.cli.admin import cmd_check_config, cmd_db, cmd_schema
-from scraper.cli.alerting import cmd_alerts
 from scraper.cli.args import build_parser
-from scraper.cli.demo import cmd_demo
-from scraper.cli.listing import cmd_councils, cmd_detections, cmd_reports
-from scraper.cli.polling import cmd_backfill, cmd_fetch, cmd_run, cmd_test_source
 from scraper.errors import ConfigError, ScraperError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 log = logging.getLogger(__name__)
 
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it runs: `--help` or `councils` then never
+    load the HTTP client, the database layer or the config models (start-up time and memory)."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"scraper.cli.{module}"), name
+        )
+        return command(args)
+
+    return run
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "fetch": cmd_fetch,
-    "test-source": cmd_test_source,
-    "run": cmd_run,
-    "backfill": cmd_backfill,
-    "reports": cmd_reports,
-    "detections": cmd_detections,
-    "councils": cmd_councils,
-    "alerts": cmd_alerts,
-    "check-config": cmd_check_config,
-    "db": cmd_db,
-    "demo": cmd_demo,
-    "schema": cmd_schema,
+    "fetch": _command("polling", "cmd_fetch"),
+    "test-source": _command("polling", "cmd_test_source"),
+    "run": _command("polling", "cmd_run"),
+    "backfill": _command("polling", "cmd_backfill"),
+    "reports": _command("listing", "cmd_reports"),
+    "detections": _command("listing", "cmd_detections"),
+    "councils": _command("listing", "cmd_councils"),
+    "alerts": _command("alerting", "cmd_alerts"),
+    "check-config": _command("admin", "cmd_check_config"),
+    "db": _command("admin", "cmd_db"),
+    "schema": _command("admin", "cmd_schema"),
+    "demo": _command("demo", "cmd_demo"),
 }
 
 

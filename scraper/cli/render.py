@@ -25,7 +25,7 @@ def describe(settings: Settings) -> list[str]:
             if s.cron
             else f"every {_span(s.every.total_seconds() if s.every else 3600)}"
         )
-        lines.append(f"  {s.name} [{s.type}] {s.url} ({when})")
+        lines.append(f"  {s.name} [{s.type}] {s.shown_url} ({when})")
     lines.append("alerts:")
     for ch in settings.channels:
         if isinstance(ch, WebhookChannelConfig):

@@ -46,6 +46,12 @@ ZONE_MINUTES = {
 _WEEKDAY = re.compile(
     r"\b(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\b\.?,?"
 )
+_MONTH_ABBR = {name[:3]: number for number, name in enumerate(MONTHS, start=1)}
+_RFC822 = re.compile(
+    r"^(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d{1,2}) "
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) (\d{4}) "
+    r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d) ([+-]\d{4}|gmt|utc|ut|z)$"
+)
 _ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[t ]\S*)?$")
 _DMY_WORDS = re.compile(r"\b(?P<d>\d{1,2})\s+(?:of\s+)?(?P<mon>[a-z]{3,9})\.?(?:\s+(?P<y>\d{4}))?")
@@ -68,12 +74,37 @@ def parse_uk_date(text: str, *, now: datetime | None = None) -> datetime | None:
     cleaned = " ".join(text.split()).lower()
     if not cleaned:
         return None
+    return _parse_rfc822(cleaned) or _parse_any(cleaned, now)
+
+
+def _parse_any(cleaned: str, now: datetime | None) -> datetime | None:
     if _ISO.match(cleaned):
         return _parse_iso(cleaned)
     cleaned = _ORDINAL.sub(r"\1", _WEEKDAY.sub(" ", cleaned)).replace(",", " ")
     cleaned = " ".join(cleaned.split())
     found = _find_date(cleaned, now)
     return None if found is None else _with_time(*found)
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    """The RSS pubDate shape ("mon, 16 nov 2026 09:05:00 +0000"), read directly: nearly every
+    feed item has one, and this is ~10x cheaper than the general search below, which gives the
+    same answer (tests/test_dates.py checks that on generated dates). None: not this shape."""
+    found = _RFC822.match(text)
+    if found is None:
+        return None
+    day, month, year, hour, minute, second, zone = found.groups()
+    offset = ZONE_MINUTES.get(zone)
+    if offset is None:
+        offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (-1 if zone[0] == "-" else 1)
+    try:
+        value = datetime(
+            int(year), _MONTH_ABBR[month], int(day), int(hour), int(minute), int(second),
+            tzinfo=timezone(timedelta(minutes=offset)),
+        )  # fmt: skip
+    except ValueError:
+        return None  # e.g. 30 February: the general search decides
+    return value.astimezone(UTC)
 
 
 def _parse_iso(text: str) -> datetime | None:

@@ -10,12 +10,14 @@ that shared state. Bodies are read with `raw.read1()` so a wall-clock deadline a
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -23,9 +25,17 @@ import requests
 import urllib3
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from scraper.errors import BlockedAddressError, FetchError, RobotsDisallowedError, TooLargeError
-from scraper.httputil import retry_after_seconds, sniff_encoding
-from scraper.ingest.fetch_state import Counter, FetchStats, Host, Shared
+from scraper.clock import iso_utc, utcnow
+from scraper.errors import (
+    BlockedAddressError,
+    FetchError,
+    HostDeferredError,
+    HostUnreachableError,
+    RobotsDisallowedError,
+    TooLargeError,
+)
+from scraper.httputil import redact_text, redact_url, retry_after_seconds, sniff_encoding
+from scraper.ingest.fetch_state import Counter, ExchangeGuard, FetchStats, Host, Shared
 from scraper.ingest.robots import MAX_ROBOTS_BYTES, Robots, parse_robots
 from scraper.models import Fetched, HttpPolicy, Validators
 
@@ -36,6 +46,14 @@ MAX_CRAWL_DELAY = 120.0  # a hostile Crawl-delay must not park a worker for hour
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
 _RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN})
+_UNREACHABLE_CAUSES: tuple[
+    tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...
+] = (
+    (ConnectionRefusedError, "connection refused"),
+    ((socket.gaierror, urllib3.exceptions.NameResolutionError), "its name does not resolve (DNS)"),
+    ((urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout), "connection timed out"),
+)
 _BODY_RETRYABLE = (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError)
 
 
@@ -48,7 +66,11 @@ class _Reply:
 
 
 class _Retry(Exception):
-    """A connection-level failure worth another attempt."""
+    """A connection-level failure worth another attempt; `unreachable`: nothing answered."""
+
+    def __init__(self, reason: str, *, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.unreachable = unreachable
 
 
 class FetchView:
@@ -134,46 +156,63 @@ class FetchView:
                 key,
                 status,
                 retry_after,
-                until,
+                iso_utc(until),
             )
-            raise FetchError(
+            raise HostDeferredError(
                 url,
-                f"{what}: Retry-After {retry_after:.0f}s, host deferred until {until}",
+                f"{what}: Retry-After {retry_after:.0f}s, host deferred until {iso_utc(until)}",
+                host=key,
+                until=until,
+                asked=True,
                 status=status,
                 retry_after=retry_after,
             )
         if attempt >= self.policy.retries:
-            raise FetchError(
-                url, f"{what} after {attempt + 1} attempts", status=status, retry_after=retry_after
+            error = (
+                HostUnreachableError
+                if isinstance(cause, _Retry) and cause.unreachable
+                else FetchError
+            )
+            tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+            raise error(
+                url, f"{what} after {tries}", status=status, retry_after=retry_after
             ) from cause
         cap = min(self.policy.backoff_cap, self.policy.backoff_base * 2**attempt)
         wait = retry_after if retry_after is not None else self._shared.rand() * cap
         log.warning(
             "retrying url=%s status=%s reason=%r attempt=%d/%d wait=%.2fs",
-            url,
+            redact_url(url),
             status,
-            what,
+            redact_text(what),
             attempt + 1,
             self.policy.retries,
             wait,
         )
         self._shared.sleep(wait)
 
-    def _defer(self, key: str, retry_after: float) -> str:
+    def _defer(self, key: str, retry_after: float) -> datetime:
+        """Keep away from `key` for Retry-After seconds (at most NOT_BEFORE_CAP); never
+        shortens a deferral already in force."""
         delay = min(retry_after, NOT_BEFORE_CAP)
         host = self._shared.host(key)
-        until = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = (utcnow() + timedelta(seconds=delay)).replace(microsecond=0)
         with host.lock:
             if self._shared.monotonic() + delay > host.not_before:
                 host.not_before = self._shared.monotonic() + delay
                 host.not_before_utc = until
-        return until
+            return host.not_before_utc or until
 
     def _check_not_before(self, url: str, host: Host) -> None:
         wait = host.not_before - self._shared.monotonic()
         if wait > 0:
-            raise FetchError(
-                url, f"host deferred by Retry-After until {host.not_before_utc}", retry_after=wait
+            until = host.not_before_utc or utcnow() + timedelta(seconds=wait)
+            raise HostDeferredError(
+                url,
+                f"host deferred by Retry-After until {iso_utc(until)}; not asked",
+                host=_host_key(url),
+                until=until,
+                asked=False,
+                retry_after=wait,
             )
 
     def _attempt(self, url: str, key: str, headers: dict[str, str], cap: int) -> _Reply:
@@ -197,6 +236,17 @@ class FetchView:
         return max(self.policy.min_interval, min(delay or 0.0, MAX_CRAWL_DELAY))
 
     def _exchange(self, url: str, headers: dict[str, str], cap: int) -> _Reply:
+        """One request and response, all of it (connect, headers, body) within the deadline."""
+        with ExchangeGuard(self.policy.deadline) as guard:
+            reply = self._exchange_guarded(url, headers, cap, guard)
+        log.debug(
+            "fetched url=%s status=%d bytes=%d", redact_url(url), reply.status, len(reply.body)
+        )
+        return reply
+
+    def _exchange_guarded(
+        self, url: str, headers: dict[str, str], cap: int, guard: ExchangeGuard
+    ) -> _Reply:
         started = self._shared.monotonic()
         limit = max(0.001, min(self.policy.timeout, self.policy.deadline))
         session = self._shared.session(self.policy.allow_private)
@@ -207,24 +257,28 @@ class FetchView:
         except InvalidIPAddress as exc:
             raise BlockedAddressError(url, f"address {exc} is not public") from exc
         except _RETRYABLE as exc:
-            self._check_deadline(url, started, exc)
-            raise _Retry(f"{type(exc).__name__}: {exc}") from exc
+            self._check_deadline(url, started, guard, exc)
+            reason, unreachable = connection_failure(url, exc)
+            raise _Retry(reason, unreachable=unreachable) from exc
         except requests.RequestException as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
         with resp:
             reply_headers = {k.lower(): v for k, v in resp.headers.items()}
             body = b""
             if 200 <= resp.status_code < 300:
-                body = self._read_body(resp, url, cap, started)
-        log.debug("fetched url=%s status=%d bytes=%d", url, resp.status_code, len(body))
+                body = self._read_body(resp, url, cap, started, guard)
         return _Reply(resp.url or url, resp.status_code, reply_headers, body)
 
-    def _check_deadline(self, url: str, started: float, exc: Exception | None = None) -> None:
+    def _check_deadline(
+        self, url: str, started: float, guard: ExchangeGuard, exc: Exception | None = None
+    ) -> None:
         elapsed = self._shared.monotonic() - started
-        if elapsed >= self.policy.deadline - 0.01:
+        if guard.expired or elapsed >= self.policy.deadline - 0.01:
             raise FetchError(url, f"deadline of {self.policy.deadline:g}s exceeded") from exc
 
-    def _read_body(self, resp: requests.Response, url: str, cap: int, started: float) -> bytes:
+    def _read_body(
+        self, resp: requests.Response, url: str, cap: int, started: float, guard: ExchangeGuard
+    ) -> bytes:
         """Stream decoded bytes; stop at the cap or the wall-clock deadline, whichever first."""
         length = resp.headers.get("content-length", "")
         encoded = resp.headers.get("content-encoding", "identity").lower() != "identity"
@@ -234,14 +288,16 @@ class FetchView:
         sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
         while True:
             remaining = self.policy.deadline - (self._shared.monotonic() - started)
-            if remaining <= 0:
+            if remaining <= 0 or guard.expired:  # a cut connection must not pass for the end
                 raise FetchError(
                     url, f"deadline of {self.policy.deadline:g}s exceeded after {len(body)} bytes"
                 )
             if sock is not None:  # each read may block only until the deadline
                 sock.settimeout(min(self.policy.timeout, remaining))
-            chunk = self._read1(resp, url, started)
+            chunk = self._read1(resp, url, started, guard)
             if not chunk:
+                if guard.expired:
+                    continue  # reported by the check above
                 return bytes(body)
             body += chunk
             self._count(bytes_read=len(chunk))
@@ -250,13 +306,15 @@ class FetchView:
                     return bytes(body[:cap])
                 raise TooLargeError(url, f"body exceeds max_bytes {cap} (decoded)")
 
-    def _read1(self, resp: requests.Response, url: str, started: float) -> bytes:
+    def _read1(
+        self, resp: requests.Response, url: str, started: float, guard: ExchangeGuard
+    ) -> bytes:
         try:
             return resp.raw.read1(_CHUNK, decode_content=True)
         except urllib3.exceptions.DecodeError as exc:
             raise FetchError(url, f"undecodable body: {exc}") from exc
         except _BODY_RETRYABLE as exc:
-            self._check_deadline(url, started, exc)
+            self._check_deadline(url, started, guard, exc)
             raise _Retry(f"{type(exc).__name__}: {exc}") from exc
 
     def _count(self, requests: int = 0, bytes_read: int = 0) -> None:
@@ -264,7 +322,10 @@ class FetchView:
         self._shared.stats.add(requests, bytes_read)
 
     def _check_robots(self, url: str) -> None:
-        robots = self._robots_for(_origin(url))
+        try:
+            robots = self._robots_for(_origin(url))
+        except HostUnreachableError as exc:  # the host itself is down, not its robots.txt
+            raise HostUnreachableError(url, exc.reason) from exc
         if robots.disallow_all:
             why = f" ({robots.reason})" if robots.reason else ""
             reason = f"robots.txt unreachable{why}; host skipped this cycle"
@@ -286,14 +347,17 @@ class FetchView:
         view = FetchView(self._shared, policy, truncate=True)
         try:
             fetched = view.get(f"{origin}/robots.txt", max_bytes=MAX_ROBOTS_BYTES)
-        except BlockedAddressError:
+        except (BlockedAddressError, HostUnreachableError):
+            self._stats.add(*_stats_tuple(view.stats))
             raise
         except FetchError as exc:
             self._stats.add(*_stats_tuple(view.stats))  # the shared totals already have it
             # RFC 9309 §2.3.1: 4xx means no rules; 5xx or unreachable means disallow all.
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return Robots()
-            log.warning("robots.txt unreachable origin=%s reason=%s", origin, exc.reason)
+            log.warning(
+                "robots.txt unreachable origin=%s reason=%s", redact_url(origin), exc.reason
+            )
             return Robots(disallow_all=True, reason=exc.reason)
         self._stats.add(*_stats_tuple(view.stats))
         return parse_robots(fetched.body)
@@ -343,6 +407,13 @@ class Fetcher:
         """Totals over every view of this fetcher."""
         return self._shared.stats.snapshot()
 
+    def defer_host(self, url_or_key: str, seconds: float) -> None:
+        """Honour a deferral remembered from an earlier run: no request to that host for
+        `seconds` (at most NOT_BEFORE_CAP, as for a Retry-After answered in this run)."""
+        if seconds > 0:
+            key = _host_key(url_or_key) if "://" in url_or_key else url_or_key.lower()
+            self._default._defer(key, seconds)
+
     def begin_cycle(self) -> None:
         """Forget robots.txt failures so a host blocked last cycle is tried again."""
         self._shared.forget_robots_failures()
@@ -360,6 +431,41 @@ class Fetcher:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def connection_failure(url: str, exc: BaseException) -> tuple[str, bool]:
+    """The cause of a connection-level failure in plain words, and whether nothing answered.
+
+    requests wraps the real cause three or four levels deep (ConnectionError -> MaxRetryError
+    -> NewConnectionError -> ConnectionRefusedError); a user needs the innermost one.
+    """
+    host = _host_key(url)
+    causes = _causes(exc)
+    # Most specific first: urllib3's NewConnectionError subclasses ConnectTimeoutError.
+    for kinds, what in _UNREACHABLE_CAUSES:
+        if any(isinstance(c, kinds) for c in causes):
+            return f"cannot reach {host}: {what}", True
+    for cause in causes:
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
+            return f"cannot reach {host}: {cause.strerror or 'network unreachable'}", True
+    if isinstance(exc, requests.ConnectionError) and "Failed to resolve" in str(exc):
+        return f"cannot reach {host}: its name does not resolve (DNS)", True
+    return f"{type(exc).__name__}: {exc}", False
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and everything it wraps (cause, context, urllib3's `reason`, exception args)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += list(current.args)
+        todo += [e for e in inner if isinstance(e, BaseException)]
+    return seen
 
 
 def _check_scheme(url: str) -> None:

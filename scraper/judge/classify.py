@@ -1,14 +1,13 @@
 """What an item says: is it about an Ofsted visit to a council's children's services, which kind
-of visit, and what judgement.
+of visit, and what judgement, with the words that decided each answer.
 
-News wording is loose ("targeted visit" for a focused visit, "'Adequate' rating" from the old
-framework), so the vocabulary lives in pattern tables compiled once; the title is trusted before
-the body because headlines state the news while bodies recount history.
+The vocabulary lives in vocab.py and the "mentions Ofsted but reports no visit" rules in
+background.py; this module combines them. The title is trusted before the body because headlines
+state the news while bodies recount history.
 
 Most feed items are other news, and this runs on every one, so two cheap gates come first: a
 story with none of the words the Ofsted patterns need is not relevant, and one with none of the
-words the type patterns need has no type. Each pattern also carries a `lead` set of first
-characters, which spares the regex engine trying every alternative at every position.
+words the type patterns need has no type.
 """
 
 from __future__ import annotations
@@ -16,196 +15,84 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from scraper.judge.background import background_reason, stated_grades
 from scraper.judge.textnorm import fold_quotes, gate_text
+from scraper.judge.vocab import (
+    AREA_SEND_ONLY,
+    CHILDRENS_HOME,
+    CHILDRENS_SERVICES,
+    HISTORY,
+    INSPECTION_STRONG,
+    INSPECTION_WEAK,
+    INSPECTION_WORD,
+    INSPECTOR_VISIT,
+    MONITORING_ORDINAL,
+    OFSTED,
+    OFSTED_GRADES,
+    OFSTED_WORDS,
+    ORDINALS,
+    OTHER_INSPECTORATE,
+    SCHOOL,
+    SCHOOL_WORDS,
+    STRONG_TYPE,
+    TYPE_WORDS,
+    strong_type_name,
+)
 from scraper.models import Classification, Item
 
-_I = re.I
-_Q = r"['\"]?"  # an optional quote around a grade: 'inadequate'
+__all__ = [
+    "CHILDRENS_HOME",
+    "HISTORY",
+    "INSPECTION_STRONG",
+    "INSPECTION_WEAK",
+    "INSPECTOR_VISIT",
+    "OFSTED",
+    "OFSTED_GRADES",
+    "OFSTED_WORDS",
+    "SCHOOL",
+    "SCHOOL_WORDS",
+    "STRONG_TYPE",
+    "TYPE_WORDS",
+    "classify",
+    "classify_text",
+    "monitoring_ordinal",
+]
 
-
-def _rx(*alternatives: str, lead: str = "", flags: int = _I) -> re.Pattern[str]:
-    """One alternation; `lead` lists every character a match can start with (case-blind).
-
-    The lookahead rejects most positions with one set test instead of trying every
-    alternative there; tests/test_classify.py checks each lead against its alternatives.
-    """
-    body = "|".join(f"(?:{a})" for a in alternatives)
-    return re.compile(f"(?=[{lead}])(?:{body})" if lead else body, flags)
-
-
-def _rx_by_letter(groups: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
-    """_rx for a long, hot family, its alternatives grouped under the letter they start with.
-
-    At each position only one group is tried. Alternatives in different groups cannot match
-    at the same position and keep their order within a group, so the matches are exactly
-    those of the plain alternation.
-    """
-    body = "|".join(f"(?={letter})(?:{'|'.join(alts)})" for letter, alts in groups.items())
-    return re.compile(f"(?=[{''.join(groups)}])(?:{body})", _I)
-
-
-OFSTED = _rx(
-    r"\bofsted\b",
-    r"\b(?:his|her) majesty's inspectors?\b",
-    r"joint targeted area inspection",
-    r"\bJTAI\b",
-    lead="ohj",
-)
-INSPECTOR_VISIT = _rx(
-    r"\binspectors?\b.{0,200}\b(?:monitoring|focused) visit", lead="i", flags=_I | re.S
-)
-CHILDRENS_SERVICES = _rx_by_letter(
-    {
-        "c": (
-            r"\bchildren's (?:social )?services?\b",
-            r"\bchildren's social (?:care|work)",
-            r"\bchild protection\b",
-            r"\bcare leavers?\b",
-            r"\bchildren (?:in care|looked after)\b",
-        ),
-        "s": (
-            r"\bsocial care for children",
-            r"\bservices? for children\b",
-            r"(?-i:SEND) inspection",
-            r"\bsocial workers?\b",
-        ),
-        "h": (r"\bhelp and protection\b",),
-        "l": (r"\blooked[- ]after children\b", r"\blocal area partnership"),
-        "i": (rf"\binadequate{_Q}[- ](?:rated )?councils?\b",),
-        "a": (r"\barea (?-i:SEND)\b",),
-        "j": (r"joint targeted area inspection", r"\bJTAIs?\b"),
-        "m": (r"\bmulti-agency response\b",),
-    }
-)
-# Ofsted's own grade words stand in for "Ofsted" in bare headlines ("… 'require improvement'"),
-# unless another inspectorate is named.
-OFSTED_GRADES = _rx(
-    r"\brequires? improvement\b", r"\binadequate\b", r"\b(?:monitoring|focused) visit", lead="rimf"
-)
-OTHER_INSPECTORATE = _rx(
-    r"\bCQC\b", r"Care Quality Commission", r"\bEstyn\b", r"Care Inspectorate", lead="ce"
-)
-SCHOOL = _rx(
-    r"\bschools?\b",
-    r"\bacadem(?:y|ies)\b",
-    r"\bpupils?\b",
-    r"\bhead ?teachers?\b",
-    r"\bteachers?\b",
-    r"\bGCSEs?\b",
-    r"\bsixth form\b",
-    r"\bclassrooms?\b",
-    r"\bnursery\b",
-    r"\bcolleges?\b",
-    r"\blessons\b",
-    lead="saphtgcnl",
-)
-CHILDRENS_HOME = _rx(r"\bchildren's homes?\b", r"\bresidential (?:children's )?homes?\b", lead="cr")
-AREA_SEND_ONLY = _rx(
-    r"\barea (?-i:SEND)\b", r"(?-i:SEND) inspection", r"local area partnership", lead="asl"
-)
-
-ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
-# Report types whose wording is specific, in priority order for ties at the same position: one
-# alternation of named groups, whose leftmost match is the earliest type, ties to the first.
-STRONG_TYPES: tuple[tuple[str, str], ...] = (
-    ("jtai", r"joint targeted area inspection|\bJTAIs?\b|joint area child protection"),
-    ("area_send", r"\barea (?-i:SEND)\b|(?-i:SEND) (?:area )?inspection"),
-    (
-        "monitoring_visit",
-        rf"\bmonitoring (?:visits?|letter)"
-        rf"|\b{ORDINAL} (?:visit )?since .{{0,80}}?(?:judged|rated|found) {_Q}inadequate"
-        r"|\bfollow[- ]up visit",
-    ),
-    ("focused_visit", r"\bfocus(?:s)?ed visits?\b|\btargeted visits?\b"),
-    ("other", r"\bcommissioner\b|\b(?:statutory )?direction\b|improvement notice"),
-)
-STRONG_TYPE = _rx(*(f"(?P<{name}>{rx})" for name, rx in STRONG_TYPES), lead=r"jasmftencdi\d")
-GRADE = (
-    r"(outstanding|(?<!improvement to be )good(?!\s+(?:as|practice|progress|work|news|quality)\b)"
-    r"|requires? improvement(?: to be good)?|inadequate)"
-)
-INSPECTION_STRONG = _rx(
-    r"\b(?:re-?)?inspections?\b",
-    rf"\bno longer {_Q}inadequate",
-    rf"\bditch\w* {_Q}inadequate",
-    rf"\brat(?:es|ed|ing)\b[^.]{{0,40}}?\b{_Q}{GRADE}\b",
-    rf"\bjudg(?:es|ed)\b[^.]{{0,40}}?\b{_Q}{GRADE}\b",
-    rf"\b{GRADE}{_Q} (?:ofsted )?(?:rating|grade|judgement)",
-    rf"{_Q}adequate{_Q} (?:ofsted )?rating",
-    rf"\b(?:services?|council) (?:(?:still|now|also|continues? to) )?{_Q}requires? improvement",
-    rf"\bare (?:now )?{_Q}{GRADE}\b",
-    rf"\bfrom {_Q}\w+[\w ]*?{_Q} to {_Q}{GRADE}\b",
-    r"\bILACS\b",
-    lead="rindjogacsf'\"",
-)
-INSPECTION_WEAK = _rx(
-    r"\brat(?:es|ed|ing)\b", r"\bjudged\b", r"overall effectiveness", r"graded", lead="rjog"
-)
-# A grade in a "since" clause is the past the story measures from ("improved since it was judged
-# inadequate"), never the story's own type wording or judgement.
-HISTORY = _rx(
-    r"\bsince\s+(?:[\w']+\s+){0,5}?(?:judged|rated|graded|found|was|were|been)\s+"
-    rf"(?:[\w']+\s+){{0,2}}?{_Q}{GRADE}\b{_Q}",
-    lead="s",
-)
-
-GRADE_IN_CONTEXT = _rx(
-    r"\b(?:rated|rates|rating|judged|judges|graded|as|are|is|were|was|be|now|still|to|remains?|"
-    rf"services?)\s+(?:as\s+)?(?:being\s+)?{_Q}{GRADE}\b",
-    rf"\b(?:rated|rates|judged|judges|graded)\s+(?:[\w'&]+\s+){{1,5}}?{_Q}{GRADE}\b",
-    rf"['\"]{GRADE}['\"]",
-    rf"\b{GRADE}{_Q}\s+(?:overall|rating|grade|judgement|by ofsted)",
-    r"overall effectiveness:?\s+" + GRADE,
-    lead="rjgaiwbntso'\"",
-)
-# Wording before a grade that makes it history rather than the news ("no longer inadequate").
-GRADE_NEGATED = re.compile(
-    r"(?:no longer|from|previously|previous|since|after being|had been|last|formerly|out of|"
-    r"before|prior|ditch\w*)\s+(?:(?!to\b)\w+\s+){0,2}$",
-    _I,
-)
-# Wording after a grade that dates it: "judged inadequate in March 2015" is history.
-GRADE_DATED = re.compile(rf"{_Q},?\s+(?:in|since)\s+(?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\b")
-ORDINAL_WORDS: tuple[str, ...] = ("first", "second", "third", "fourth", "fifth")
-ORDINAL_WORDS += ("sixth", "seventh", "eighth", "ninth", "tenth")
-ORDINALS = {word: i + 1 for i, word in enumerate(ORDINAL_WORDS)}
-MONITORING_ORDINAL = re.compile(rf"(?=[fsten\d])\b({ORDINAL}) (?:ofsted )?monitoring visit", _I)
-
-# Gate words, lower case: every match of OFSTED, INSPECTOR_VISIT or OFSTED_GRADES contains one
-# of OFSTED_WORDS; every match of SCHOOL one of SCHOOL_WORDS; every match of STRONG_TYPE,
-# INSPECTION_STRONG or INSPECTION_WEAK one of TYPE_WORDS. Keep them in step with the patterns
-# (a property test checks).
-OFSTED_WORDS = ("ofsted", "majesty", "inspect", "jtai", "improvement", "inadequate", "visit")
-SCHOOL_WORDS: tuple[str, ...] = ("school", "academ", "pupil", "teacher", "gcse", "sixth form")
-SCHOOL_WORDS += ("classroom", "nursery", "college", "lessons")
-TYPE_WORDS = (
-    *("joint", "jtai", "send", "monitoring", "since", "follow", "visit", "commissioner"),
-    *("direction", "improvement", "inspect", "adequate", "rates", "rated", "rating", "judged"),
-    *("outstanding", "good", "ilacs", "overall effectiveness", "graded"),
-)
+NO_OFSTED = "no Ofsted context"
+NO_SERVICES = "no children's services context"
 _BLANKS = re.compile(r"[ \t\u00a0]+")
 
 
 def classify(item: Item, *, include_childrens_homes: bool = False) -> Classification:
     """Classify a feed item from its title, summary and body."""
-    text = "\n".join(t for t in (item.summary, item.body) if t)
-    return classify_text(item.title, text, include_childrens_homes=include_childrens_homes)
+    summary, body = _clean(item.summary), _clean(item.body)
+    text = "\n".join(t for t in (summary, body) if t)
+    story = _Story(_clean(item.title), text, len(summary) if summary else 0)
+    return _classify(story, include_childrens_homes)
 
 
 def classify_text(
-    title: str, text: str, *, include_childrens_homes: bool = False
+    title: str, text: str, *, include_childrens_homes: bool = False, summary_len: int = -1
 ) -> Classification:
-    """Relevance, report type and judgement of a story, title first."""
-    title, text = _clean(title), _clean(text)
-    both = f"{title}\n{text}"
-    folded = gate_text(both)
-    relevant, reasons = _relevance(both, folded, include_childrens_homes)
-    report_type = _report_type(title, text, folded)
+    """Relevance, report type and judgement of a story, title first, each with its reason.
+
+    `summary_len` is where the body starts in `text` (the summary comes first), so a reason can
+    name the field; -1 when the caller does not know.
+    """
+    return _classify(_Story(_clean(title), _clean(text), summary_len), include_childrens_homes)
+
+
+def _classify(story: _Story, include_childrens_homes: bool) -> Classification:
+    folded = gate_text(story.both)
+    relevant, reasons = _relevance(story, folded, include_childrens_homes)
+    report_type, type_reason = _report_type(story, folded)
     if report_type is None and relevant:
-        report_type = "other"
-    judgement = None
+        report_type, type_reason = "other", "type other: no specific visit wording"
+    judgement, grade_reason = None, None
     if report_type == "inspection":
-        judgement = _judgement(title, text, history="since" in folded)
+        judgement, grade_reason = _judgement(story, history="since" in folded)
+    if relevant:
+        reasons += [r for r in (type_reason, grade_reason) if r]
     return Classification(relevant, report_type, judgement, tuple(reasons))
 
 
@@ -216,6 +103,35 @@ def monitoring_ordinal(text: str) -> int | None:
         return None
     word = found.group(1).lower()
     return ORDINALS.get(word) or int(re.sub(r"\D", "", word))
+
+
+class _Story:
+    """A cleaned title and text, and which field an offset in the text falls in."""
+
+    __slots__ = ("both", "summary_len", "text", "title")
+
+    def __init__(self, title: str, text: str, summary_len: int) -> None:
+        self.title, self.text, self.summary_len = title, text, summary_len
+        self.both = f"{title}\n{text}"
+
+    def where(self, offset: int) -> str:
+        """The field an offset in the text falls in."""
+        if self.summary_len < 0:
+            return "text"
+        return "summary" if offset < self.summary_len else "body"
+
+    def where_in_both(self, offset: int) -> str:
+        """The field an offset in `both` (title, newline, text) falls in."""
+        if offset < len(self.title):
+            return "title"
+        return self.where(offset - len(self.title) - 1)
+
+    def first(self, pattern: re.Pattern[str]) -> str | None:
+        """`"words" in field` for the first match, title first; None when nothing matches."""
+        found = pattern.search(self.both)
+        if found is None:
+            return None
+        return f'"{found.group()}" in {self.where_in_both(found.start())}'
 
 
 def _mentions_any(folded: str, words: Iterable[str]) -> bool:
@@ -230,47 +146,75 @@ def _clean(text: str) -> str:
     return text
 
 
-def _count(pattern: re.Pattern[str], text: str) -> int:
-    return len(pattern.findall(text))
+def _ofsted_evidence(story: _Story) -> str | None:
+    """Where the story names Ofsted, its inspectors or, failing those, an Ofsted grade."""
+    found = story.first(OFSTED) or story.first(INSPECTOR_VISIT)
+    if found is not None:
+        return found
+    both = story.both
+    if OFSTED_GRADES.search(both) and not OTHER_INSPECTORATE.search(both):
+        return story.first(OFSTED_GRADES)
+    return None
 
 
-def _ofsted_context(text: str) -> bool:
-    if OFSTED.search(text) or INSPECTOR_VISIT.search(text):
-        return True
-    return bool(OFSTED_GRADES.search(text)) and not OTHER_INSPECTORATE.search(text)
+def _relevance(story: _Story, folded: str, include_homes: bool) -> tuple[bool, list[str]]:
+    ofsted = _ofsted_evidence(story) if _mentions_any(folded, OFSTED_WORDS) else None
+    if ofsted is None:
+        return False, [NO_OFSTED]
+    both = story.both
+    first = CHILDRENS_SERVICES.search(both)
+    # Counting every mention matters only against school or home mentions; most stories have none.
+    counted = first is not None and ("home" in folded or _mentions_any(folded, SCHOOL_WORDS))
+    services = len(CHILDRENS_SERVICES.findall(both)) if counted else int(first is not None)
+    rejected = _not_services(both, folded, services, include_homes)
+    rejected = rejected or background_reason(story.title, story.text)
+    if rejected is not None:
+        return False, [rejected]
+    if first is not None:
+        where = f'"{first.group()}" in {story.where_in_both(first.start())}'
+    else:
+        where = story.first(CHILDRENS_HOME) or "children's homes"
+    count = f" (mentions={services})" if counted else ""
+    return True, [f"Ofsted: {ofsted}", f"children's services: {where}{count}"]
 
 
-def _relevance(text: str, folded: str, include_homes: bool) -> tuple[bool, list[str]]:
-    if not (_mentions_any(folded, OFSTED_WORDS) and _ofsted_context(text)):
-        return False, ["no Ofsted context"]
-    services = _count(CHILDRENS_SERVICES, text)
-    homes = _count(CHILDRENS_HOME, text) if "home" in folded else 0
+def _not_services(both: str, folded: str, services: int, include_homes: bool) -> str | None:
+    """Why a story with Ofsted wording is not about children's services, or None."""
+    homes = len(CHILDRENS_HOME.findall(both)) if "home" in folded else 0
     if services == 0 and not (include_homes and homes):
-        return False, ["no children's services context"]
-    reasons = [f"children's services mentions={services}"]
-    schools = _count(SCHOOL, text) if _mentions_any(folded, SCHOOL_WORDS) else 0
-    if schools > services + (homes if include_homes else 0) and not AREA_SEND_ONLY.search(text):
-        return False, [*reasons, f"school story (school mentions={schools})"]
+        return NO_SERVICES
+    schools = len(SCHOOL.findall(both)) if _mentions_any(folded, SCHOOL_WORDS) else 0
+    if schools > services + (homes if include_homes else 0) and not AREA_SEND_ONLY.search(both):
+        return f"school story (school mentions={schools}, children's services={services})"
     if homes and homes >= services and not include_homes:
-        return False, [*reasons, f"children's home story (home mentions={homes})"]
-    return True, reasons
+        return f"children's home story (home mentions={homes})"
+    return None
 
 
-def _report_type(title: str, text: str, folded: str) -> str | None:
+def _report_type(story: _Story, folded: str) -> tuple[str | None, str | None]:
     """Title's specific wording, then the title's inspection wording, then the text's, line by
     line (a line's specific wording beats its inspection wording wherever each stands)."""
     if not _mentions_any(folded, TYPE_WORDS):
-        return None
-    history = "since" in folded
-    parts = (title, *text.split("\n"))
-    for part in parts:
-        found = STRONG_TYPE.search(part)
+        return None, None
+    plain = _without_history(story.both, "since" in folded)
+    start = 0
+    while start <= len(plain):  # line by line, searched in place (no copies)
+        end = plain.find("\n", start)
+        end = len(plain) if end < 0 else end
+        found = STRONG_TYPE.search(story.both, start, end)
         if found is not None:
-            return found.lastgroup
-        if INSPECTION_STRONG.search(_without_history(part, history)):
-            return "inspection"
-    weak = "\n".join(_without_history(p, history) for p in parts)
-    return "inspection" if INSPECTION_WEAK.search(weak) else None
+            where = story.where_in_both(found.start())
+            name = strong_type_name(found)
+            return name, f'type {name}: "{found.group()}" in {where}'
+        found = INSPECTION_STRONG.search(plain, start, end)
+        if found is not None:
+            break
+        start = end + 1
+    found = found or INSPECTION_WORD.search(plain) or INSPECTION_WEAK.search(plain)
+    if found is None:
+        return None, None
+    where = story.where_in_both(found.start())
+    return "inspection", f'type inspection: "{found.group()}" in {where}'
 
 
 def _without_history(text: str, history: bool) -> str:
@@ -280,25 +224,7 @@ def _without_history(text: str, history: bool) -> str:
     return HISTORY.sub(lambda m: " " * (m.end() - m.start()), text)
 
 
-def _judgement(title: str, text: str, *, history: bool) -> str | None:
-    for part in (title, *text.split("\n")):
-        for grade in _grades(_without_history(part, history)):
-            return grade
-    return None
-
-
-def _grades(text: str) -> Iterable[str]:
-    for found in GRADE_IN_CONTEXT.finditer(text):
-        word = next(g for g in found.groups() if g)
-        start = found.start(found.lastindex or 0)
-        before = text[max(0, start - 40) : start].rstrip("'\" ") + " "
-        if GRADE_NEGATED.search(before) or GRADE_DATED.match(text, found.end()):
-            continue
-        yield _grade_name(word)
-
-
-def _grade_name(word: str) -> str:
-    lowered = word.lower()
-    if "improvement" in lowered:
-        return "requires_improvement"
-    return lowered
+def _judgement(story: _Story, *, history: bool) -> tuple[str | None, str | None]:
+    for grade, words, start in stated_grades(_without_history(story.both, history)):
+        return grade, f'judgement {grade}: "{words}" in {story.where_in_both(start)}'
+    return None, None

@@ -13,7 +13,8 @@ import functools
 import io
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 
@@ -23,6 +24,10 @@ from scraper.models import Council
 log = logging.getLogger(__name__)
 
 DATA_FILE = "english_children_services_authorities.csv"
+# Towns and short forms journalists use for a council ("Hereford", "Herts", "Kingston"). A name
+# that belongs to one council is an alias of it; one shared by several (needs_context = yes) only
+# names a council when something else in the story says which.
+PLACES_FILE = "council_places.csv"
 
 # ONS reissued these two codes in 2025 after a boundary change; DfE and Ofsted data still use
 # the old ones, so both must resolve (see the dataset README, "Known gaps" 3).
@@ -143,10 +148,48 @@ def _council_from_row(row: dict[str, str]) -> Council:
     )
 
 
-def parse_register(text: str) -> tuple[Council, ...]:
-    """Councils from the register CSV text, current rows first (file order kept within each)."""
+def parse_register(text: str, places: Places | None = None) -> tuple[Council, ...]:
+    """Councils from the register CSV text, current rows first (file order kept within each).
+
+    The unambiguous place names in `places` join their council's aliases.
+    """
     rows = [_council_from_row(r) for r in csv.DictReader(io.StringIO(text))]
+    if places is not None:
+        rows = [_with_towns(c, places.towns.get(c.short_name, ())) for c in rows]
     return tuple(sorted(rows, key=lambda c: not c.current))
+
+
+def _with_towns(council: Council, towns: tuple[str, ...]) -> Council:
+    if not council.current:
+        return council
+    extra = tuple(t for t in towns if t not in council.aliases)
+    return replace(council, aliases=council.aliases + extra) if extra else council
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """The place-name data: towns that name one council, and names shared by several."""
+
+    towns: Mapping[str, tuple[str, ...]]  # council short name -> its town names
+    shared: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]  # name -> (council, context)
+
+
+def parse_places(text: str) -> Places:
+    """The places CSV: a name marked needs_context must have a row per council it may mean,
+    each with the context words that point to that council; any other name has one row."""
+    towns: dict[str, list[str]] = {}
+    shared: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        name, council = row["name"].strip(), row["council"].strip()
+        if row["needs_context"].strip() == "yes":
+            context = tuple(w.strip() for w in row["context"].split(";") if w.strip())
+            shared.setdefault(name, []).append((council, context))
+        else:
+            towns.setdefault(council, []).append(name)
+    return Places(
+        towns={k: tuple(v) for k, v in towns.items()},
+        shared={k: tuple(v) for k, v in shared.items()},
+    )
 
 
 def name_keys(council: Council) -> frozenset[str]:
@@ -164,8 +207,11 @@ def code_keys(council: Council) -> frozenset[str]:
 class Register:
     """Lookup over the register; built once, read-only afterwards."""
 
-    def __init__(self, councils: Iterable[Council]) -> None:
+    def __init__(self, councils: Iterable[Council], places: Places | None = None) -> None:
         self._councils = tuple(sorted(councils, key=lambda c: not c.current))
+        self.shared_names: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = (
+            places.shared if places is not None else {}
+        )
         self._by_name: dict[str, list[Council]] = {}
         self._by_code: dict[str, list[Council]] = {}
         for council in self._councils:
@@ -220,7 +266,7 @@ class Register:
             for council in self._councils:
                 if any(key in k for k in name_keys(council)) or key in fold_text(council.name):
                     found.append(council)
-        for close in difflib.get_close_matches(key, list(self._by_name), n=limit, cutoff=0.6):
+        for close in _closest(key, list(self._by_name), limit):
             found.extend(self._by_name[close])
         unique = list(dict.fromkeys(found))
         return unique[:limit]
@@ -236,7 +282,30 @@ class Register:
 @functools.cache
 def load_register() -> Register:
     """The register shipped with the package (read once per process)."""
-    text = resources.files("scraper").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
-    councils = parse_register(text)
+    data = resources.files("scraper").joinpath("data")
+    places = parse_places(data.joinpath(PLACES_FILE).read_text(encoding="utf-8"))
+    councils = parse_register(data.joinpath(DATA_FILE).read_text(encoding="utf-8"), places)
     log.debug("register loaded councils=%d", len(councils))
-    return Register(councils)
+    return Register(councils, places)
+
+
+def _closest(key: str, names: list[str], limit: int, cutoff: float = 0.6) -> list[str]:
+    """Names closest to a mistyped query, best first.
+
+    A name is also compared with the query's first words (as many as the name has) and the other
+    way round, so "Readng Borogh" finds "reading" before "wellingborough", which only resembles
+    the whole query letter for letter.
+    """
+    query = key.split()
+    scored = []
+    for name in names:
+        parts = name.split()
+        score = max(
+            difflib.SequenceMatcher(None, key, name).ratio(),
+            difflib.SequenceMatcher(None, key, " ".join(parts[: len(query)])).ratio(),
+            difflib.SequenceMatcher(None, " ".join(query[: len(parts)]), name).ratio(),
+        )
+        if score >= cutoff:
+            scored.append((score, name))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [name for _, name in scored[:limit]]

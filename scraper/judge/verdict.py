@@ -7,14 +7,22 @@ preview ignored `report_types`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from scraper.judge.classify import classify
 from scraper.judge.detect import councils_by_urn, news_detection, report_detection
 from scraper.judge.match import Matcher
-from scraper.models import Classification, Council, CouncilMatch, Detection, Item, Report
+from scraper.models import (
+    Classification,
+    Council,
+    CouncilMatch,
+    Detection,
+    Evidence,
+    Item,
+    Report,
+)
 
 NO_MATCH = CouncilMatch()
 
@@ -37,23 +45,41 @@ def judge_item(
     wanted: Collection[str],
     now: datetime,
     explain: bool = False,
+    context: Sequence[Council] = (),
 ) -> Verdict:
     """The verdict on one news item.
 
     Matching is skipped for an irrelevant item (most of a feed) unless `explain` asks for the
-    councils anyway, as `test-source` does to help tune a source.
+    councils anyway, as `test-source` does to help tune a source. `context` is the source's own
+    councils (a council's or trust's newsroom).
     """
     cls = classify(item)
     if not cls.relevant:
-        match = matcher.match(item) if explain else NO_MATCH
+        match = matcher.match(item, context=context, explain=True) if explain else NO_MATCH
         return Verdict(False, _rejection(cls), cls, match)
-    match = matcher.match(item)
+    match = matcher.match(item, context=context, explain=explain)
     if not match.councils:
-        return Verdict(False, "no watched council named", cls, match)
+        why = match.reasons[-1] if match.reasons else "no watched council named"
+        return Verdict(False, why, cls, match)
     if cls.report_type not in (None, "other") and cls.report_type not in wanted:
         return Verdict(False, f"report type {cls.report_type} is not watched", cls, match)
     det = news_detection(item, cls, match, now=now)
+    det = replace(det, reasons=why_detected(cls, match))
     return Verdict(True, _acceptance(cls, match), cls, match, det)
+
+
+def why_detected(cls: Classification, match: CouncilMatch) -> tuple[str, ...]:
+    """Every rule that let an item through: classification, then how each council was found."""
+    found = tuple(f'{e.council}: "{e.text}" in {e.where}' for e in _first_evidence(match))
+    return (*cls.reasons, *found, *match.reasons)
+
+
+def _first_evidence(match: CouncilMatch) -> list[Evidence]:
+    """The first piece of evidence for each council (a story names its council many times)."""
+    seen: dict[str, Evidence] = {}
+    for ev in match.evidence:
+        seen.setdefault(ev.council, ev)
+    return list(seen.values())
 
 
 def judge_report(
@@ -83,20 +109,33 @@ def _rejection(cls: Classification) -> str:
 def _acceptance(cls: Classification, match: CouncilMatch) -> str:
     councils = ", ".join(c.short_name for c in match.councils)
     what = cls.report_type or "inspection"
-    why = f" ({'; '.join(cls.reasons)})" if cls.reasons else ""
+    reasons = why_detected(cls, match)
+    why = f" ({'; '.join(reasons)})" if reasons else ""
     return f"{what} news about {councils}{why}"
 
 
 class Judge:
     """The watchlist's judging, built once: a real poll, a dry run and test-source share it."""
 
-    def __init__(self, watched: Sequence[Council], report_types: Collection[str]) -> None:
-        self.matcher = Matcher(watched)
+    def __init__(
+        self,
+        watched: Sequence[Council],
+        report_types: Collection[str],
+        *,
+        aliases: Mapping[str, Council] | None = None,
+        source_councils: Mapping[str, Sequence[Council]] | None = None,
+    ) -> None:
+        self.matcher = Matcher(watched, aliases=aliases)
         self.wanted = frozenset(report_types)
         self._by_urn = councils_by_urn(watched)
+        self._source_councils = dict(source_councils or {})
 
     def item(self, item: Item, now: datetime, *, explain: bool = False) -> Verdict:
-        return judge_item(item, self.matcher, wanted=self.wanted, now=now, explain=explain)
+        """The verdict on an item, in the context of the source it came from."""
+        context = self._source_councils.get(item.source, ())
+        return judge_item(
+            item, self.matcher, wanted=self.wanted, now=now, explain=explain, context=context
+        )
 
     def report(self, report: Report, *, source: str, now: datetime) -> Verdict:
         council = self._by_urn.get(report.urn)

@@ -308,6 +308,11 @@ class Daemon:
 
     def _apply_backoff(self, cfg: SourceConfig, o: SourceOutcome) -> None:
         """A source that keeps failing is polled less often, and recovers by itself."""
+        if o.partial:
+            # One Ofsted council failing while the rest is read: slowing the source down would
+            # delay every other council's reports, so it keeps its normal schedule.
+            self._backoff.pop(cfg.name, None)
+            return
         if o.ok:
             if self._backoff.pop(cfg.name, None) is not None:
                 log.info("source=%s recovered; back to its normal schedule", cfg.name)

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from scraper import failpoints
 from scraper.alerts.routing import router
-from scraper.clock import Clock, utcnow
-from scraper.errors import ScraperError
+from scraper.clock import Clock, iso_utc, utcnow
+from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, source_policy
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
@@ -24,7 +24,7 @@ from scraper.judge.verdict import Judge, Verdict
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
 from scraper.settings.config import Settings
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
-from scraper.store import PollRecord, SourceState, Store
+from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
 STORY_MERGE_WINDOW = timedelta(days=14)
@@ -35,12 +35,15 @@ class SourceOutcome:
     """One line of the fetch summary."""
 
     name: str
-    status: str  # "ok", "not_modified", "baseline", "failed"
+    # "ok", "not_modified", "baseline", "deferred" (host's Retry-After), "failed" (perhaps
+    # with the rest of the poll stored)
+    status: str
     items: int = 0
     new: tuple[Detection, ...] = ()
     duration: float = 0.0
     error: str | None = None
     requests: int = 0
+    partial: bool = False  # failed in part: the rest was read and stored
 
     @property
     def ok(self) -> bool:
@@ -90,7 +93,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.now = now
-        self.judge = Judge(settings.watched, settings.report_types)
+        self.judge = judge_for(settings)
         self.routes = router(settings.channels, settings.channel_councils)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
@@ -111,6 +114,7 @@ class Pipeline:
             if (not names or s.name in names) and (not types or s.type in types)
         ]
         self.fetcher.begin_cycle()  # hosts whose robots.txt failed last cycle are tried again
+        self._honour_deferrals(self.store.states())
         workers = max(1, min(self.settings.http_policy().max_workers, len(sources)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
             futures = {
@@ -132,10 +136,16 @@ class Pipeline:
     ) -> SourceOutcome:
         started = time.monotonic()
         state = self.store.load_state(cfg.name)
+        self._honour_deferrals([state])
         try:
             result = self._poll(cfg, state, full_history)
             baseline = (state.needs_baseline and not full_history) or not alert
             return self._record(cfg, state, result, started, dry_run=dry_run, baseline=baseline)
+        except HostDeferredError as exc:
+            if not exc.asked:  # nothing was sent, so nothing failed: the state stays as it is
+                return self._deferred(cfg.name, exc, started)
+            deferral = Deferral(exc.host, exc.until)
+            return self._failed(cfg.name, str(exc), started, dry_run, deferral)
         except ScraperError as exc:
             return self._failed(cfg.name, str(exc), started, dry_run)
         except Exception as exc:  # a bug in one source must not stop the others
@@ -156,7 +166,34 @@ class Pipeline:
         )
         return source.poll(ctx)
 
-    def _failed(self, name: str, error: str, started: float, dry_run: bool) -> SourceOutcome:
+    def _honour_deferrals(self, states: Sequence[SourceState]) -> None:
+        """Hosts that asked an earlier run (Retry-After) to stay away are not asked now."""
+        now = self.now()
+        for state in states:
+            if state.not_before and state.not_before_host and state.not_before > now:
+                seconds = (state.not_before - now).total_seconds()
+                self.fetcher.defer_host(state.not_before_host, seconds)
+
+    def _deferred(self, name: str, exc: HostDeferredError, started: float) -> SourceOutcome:
+        duration = time.monotonic() - started
+        error = f"not polled: {exc.host} asked (Retry-After) to wait until {iso_utc(exc.until)}"
+        log.warning(
+            "poll source=%s status=deferred host=%s until=%s",
+            name,
+            exc.host,
+            iso_utc(exc.until),
+            extra={"source": name, "status": "deferred", "duration": round(duration, 3)},
+        )
+        return SourceOutcome(name, "deferred", duration=duration, error=error)
+
+    def _failed(
+        self,
+        name: str,
+        error: str,
+        started: float,
+        dry_run: bool,
+        deferral: Deferral | None = None,
+    ) -> SourceOutcome:
         duration = time.monotonic() - started
         log.warning(
             "poll source=%s status=failed duration=%.2fs error=%s",
@@ -173,7 +210,7 @@ class Pipeline:
             },
         )
         if not dry_run:
-            self.store.record_failure(name, error, self.now())
+            self.store.record_failure(name, error, self.now(), deferral)
         return SourceOutcome(name, "failed", duration=duration, error=error)
 
     def _record(
@@ -196,10 +233,15 @@ class Pipeline:
         if not dry_run:
             failpoints.hit("after_commit")
         status = (
-            "not_modified"
+            "failed"  # in part: what was read is stored, the failed parts are retried
+            if result.errors
+            else "not_modified"
             if result.not_modified
             else ("baseline" if state.needs_baseline else "ok")
         )
+        error = "; ".join(result.errors) or None
+        if error:
+            log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
         for w in result.warnings:
@@ -222,7 +264,14 @@ class Pipeline:
             },
         )
         return SourceOutcome(
-            cfg.name, status, count, tuple(new), duration, requests=result.requests
+            cfg.name,
+            status,
+            count,
+            tuple(new),
+            duration,
+            error=error,
+            requests=result.requests,
+            partial=bool(result.errors),
         )
 
     def _detect(
@@ -276,6 +325,16 @@ class Pipeline:
         return council.gss_code if council else None
 
 
+def judge_for(settings: Settings) -> Judge:
+    """The watchlist's one judge, with its local aliases and the sources' own councils."""
+    return Judge(
+        settings.watched,
+        settings.report_types,
+        aliases=settings.aliases,
+        source_councils=settings.source_councils,
+    )
+
+
 def preview_source(
     settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
 ) -> list[dict[str, Any]]:
@@ -292,7 +351,7 @@ def preview_source(
         now=now,
     )
     result = build_source(cfg).poll(ctx)
-    judge, moment = Judge(settings.watched, settings.report_types), now()
+    judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [
         _report_row(report, judge.report(report, source=result.source, now=moment))

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scraper.errors import ConfigError
 from scraper.judge.councils import load_register
 from scraper.models import Council
-from scraper.settings.config import Settings
-from scraper.store import Store
-from scraper.store.records import payload, report_payload
+
+if TYPE_CHECKING:  # `councils` searches the register alone: no config models, no SQLAlchemy
+    from scraper.settings.config import Settings
+    from scraper.store import Store
 
 
 def search_councils(query: str) -> list[Council]:
@@ -69,6 +70,8 @@ def report_rows(
     since: date | None,
 ) -> list[dict[str, Any]]:
     """Stored reports as `reports --json` prints them, the council named from the register."""
+    from scraper.store.records import report_payload
+
     urns = [c.ofsted_urn for c in councils if c.ofsted_urn] if councils is not None else None
     register = load_register()
     out = []
@@ -87,6 +90,8 @@ def detection_rows(
     include_baseline: bool,
 ) -> list[dict[str, Any]]:
     """Stored detections as payloads; baseline ones only when asked for."""
+    from scraper.store.records import payload
+
     codes = [c.gss_code for c in councils] if councils is not None else None
     rows = store.detections(
         gss_codes=codes, report_type=report_type, since=since, include_baseline=include_baseline

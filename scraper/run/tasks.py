@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scraper.alerts.channels.formats import sample_detection
 from scraper.alerts.dispatch import Dispatcher, DispatchSummary
 from scraper.clock import utcnow
 from scraper.errors import ConfigError
@@ -70,6 +69,8 @@ def preview(settings: Settings, name: str) -> list[dict[str, Any]]:
 
 def send_test(settings: Settings, store: Store, name: str) -> Delivery:
     """`alerts test NAME`: one harmless message through one channel, outside the queue."""
+    from scraper.alerts.channels.formats import sample_detection  # mail code only when sending
+
     channel = settings.channel(name)
     if channel is None:
         raise ConfigError(settings.path, "alerts", f"no enabled channel named {name!r}")

@@ -8,7 +8,7 @@ file's pydantic tree or parse a string again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from scraper.models import Council, HttpPolicy
@@ -62,6 +62,8 @@ class Settings:
     sources: tuple[SourceConfig, ...] = ()  # enabled ones, in file order
     channels: tuple[Channel, ...] = ()  # enabled ones, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
+    aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
+    source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
 
     def http_policy(self) -> HttpPolicy:
         return self.http

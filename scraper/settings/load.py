@@ -55,6 +55,12 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
             if ch.councils is not None
             else None
         )
+    source_councils = {
+        s.name: _resolve_councils(path, f"sources[{i}].councils", s.councils, register)
+        for i, s in enumerate(raw.sources)
+        if s.councils
+    }
+    aliases = _resolve_aliases(path, raw.watchlist.aliases, register)
     d = raw.daemon
     return Settings(
         path=path,
@@ -67,6 +73,8 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         sources=tuple(s for s in raw.sources if s.enabled),
         channels=tuple(c for c in raw.alerts if c.enabled),
         disabled_sources=tuple(s for s in raw.sources if not s.enabled),
+        aliases=aliases,
+        source_councils=source_councils,
     )
 
 
@@ -246,6 +254,24 @@ def _check_channel_names(path: str, raw: FileConfig) -> None:
         if name not in names:
             reason = f"no channel named {name!r}" + _nearest(name, names)
             raise ConfigError(path, f"daemon.notify[{i}]", reason)
+
+
+def _resolve_aliases(
+    path: str, aliases: Mapping[str, str], register: Register
+) -> dict[str, Council]:
+    """`[watchlist] aliases`: each value names exactly one current council, and a name the
+    register already gives to another council cannot be taken over."""
+    found: dict[str, Council] = {}
+    for name, query in aliases.items():
+        key = f"watchlist.aliases.{name}"
+        council = register.lookup(query)
+        if council is None or not council.current or not name.strip():
+            raise ConfigError(path, key, f"{query!r} does not name one current council")
+        taken = [c for c in register.lookup_all(name) if c != council]
+        if taken:
+            raise ConfigError(path, key, f"{name!r} already names {taken[0].short_name}")
+        found[name.strip()] = council
+    return found
 
 
 def _resolve_councils(

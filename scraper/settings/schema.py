@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from scraper.httputil import redact_url
 from scraper.models import HttpPolicy
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -161,6 +162,9 @@ class WatchlistConfig(_Strict):
     # What a newly watched council's history or a new source's first poll published this
     # recently still alerts; anything older is recorded silently.
     lookback: Span = timedelta(0)
+    # Local names for watched councils that the register does not know ("Hereford" =
+    # "Herefordshire"); each value must name one council in the register.
+    aliases: dict[str, str] = Field(default_factory=dict)
 
 
 class _SourceBase(_Strict):
@@ -174,6 +178,9 @@ class _SourceBase(_Strict):
     failures_before_notice: int = Field(3, ge=1, le=1000)  # polls failed in a row
     failing_after: Duration | None = None  # or no success for this long
     stale_after: Duration | None = None  # warn once when nothing new for this long
+    # A council's or trust's own newsroom: its items are about these councils unless the text
+    # names another council.
+    councils: list[str] | None = None
 
     @field_validator("cron")
     @classmethod
@@ -181,6 +188,11 @@ class _SourceBase(_Strict):
         if v is not None and len(v.split()) != 5:
             raise ValueError("must have five fields: minute hour day month weekday")
         return v
+
+    @property
+    def shown_url(self) -> str:
+        """The source's URL as printed or logged: credentials in it replaced by ***."""
+        return redact_url(str(getattr(self, "url", "")))
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:

@@ -7,16 +7,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
 from scraper.store import queue, records
 from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
-from scraper.store.records import Route, SourceState
+from scraper.store.records import Deferral, Route, SourceState
 from scraper.store.schema import detections
 
-__all__ = ["AlertRow", "DisabledChannel", "Notice", "PollRecord", "Route", "SourceState", "Store"]
+__all__ = [
+    "AlertRow",
+    "Deferral",
+    "DisabledChannel",
+    "Notice",
+    "PollRecord",
+    "Route",
+    "SourceState",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +94,34 @@ class Store:
         A dry run takes exactly the same path in a transaction that is rolled back, so its answer
         is the real poll's answer and nothing is kept.
         """
-        new: list[Detection] = []
         with transaction(self.engine, rollback=dry_run) as conn:
-            for det, title_key in rec.detections:
-                if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
-                    new.append(det)
-                    queue.enqueue(conn, det.id, routes(det), now)
-            records.save_items(conn, rec.items, now)
-            for report, gss in rec.reports:
-                records.save_report(conn, rec.result.source, report, gss, now)
-            records.save_success(conn, rec.result, old, now)
-        return new
+            return _record_one(conn, rec, old, now, routes)
 
-    def record_failure(self, name: str, error: str, now: datetime) -> None:
+    def record_polls(
+        self,
+        batch: Sequence[tuple[PollRecord, SourceState]],
+        *,
+        now: datetime,
+        routes: Callable[[Detection], list[Route]],
+    ) -> list[Detection]:
+        """Store several polls in one transaction (one disk sync instead of one per source).
+
+        For polls that found nothing to alert on: if the process dies first, the next poll
+        finds the same items and bodies again, and nothing is lost but the work."""
         with transaction(self.engine) as conn:
-            records.save_failure(conn, name, error, now)
+            return [d for rec, old in batch for d in _record_one(conn, rec, old, now, routes)]
+
+    def seen_keys(self, source: str) -> frozenset[str]:
+        """Keys of every item this source has stored: one indexed query per changed feed."""
+        with reading(self.engine) as conn:
+            return records.item_keys(conn, source)
+
+    def record_failure(
+        self, name: str, error: str, now: datetime, deferral: Deferral | None = None
+    ) -> None:
+        """A failed poll: validators and cursor stay; a host's Retry-After is remembered."""
+        with transaction(self.engine) as conn:
+            records.save_failure(conn, name, error, now, deferral)
 
     def last_new_at(self, name: str) -> datetime | None:
         with reading(self.engine) as conn:
@@ -264,3 +286,22 @@ class Store:
     def queue_depth(self) -> dict[str, int]:
         with reading(self.engine) as conn:
             return queue.depth(conn)
+
+
+def _record_one(
+    conn: Connection,
+    rec: PollRecord,
+    old: SourceState,
+    now: datetime,
+    routes: Callable[[Detection], list[Route]],
+) -> list[Detection]:
+    new: list[Detection] = []
+    for det, title_key in rec.detections:
+        if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
+            new.append(det)
+            queue.enqueue(conn, det.id, routes(det), now)
+    records.save_items(conn, rec.items, now)
+    for report, gss in rec.reports:
+        records.save_report(conn, rec.result.source, report, gss, now)
+    records.save_success(conn, rec.result, old, now)
+    return new

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
 
+from scraper.httputil import redact_url
 from scraper.models import (
     AlertPayload,
     Detection,
@@ -39,6 +40,8 @@ class SourceState:
     failing_since: datetime | None = None  # first failure of the current streak
     failing_notified_at: datetime | None = None
     stale_notified_at: datetime | None = None
+    not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
+    not_before_host: str | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -74,6 +77,8 @@ def load_state(conn: Connection, name: str) -> SourceState:
         failing_since=utc(row["failing_since"]),
         failing_notified_at=utc(row["failing_notified_at"]),
         stale_notified_at=utc(row["stale_notified_at"]),
+        not_before=utc(row["not_before"]),
+        not_before_host=row["not_before_host"],
     )
 
 
@@ -107,8 +112,9 @@ def _ensure_state(conn: Connection, name: str) -> None:
 def save_success(conn: Connection, result: SourceResult, old: SourceState, now: datetime) -> None:
     """Validators and cursor change only with a successful poll, so a failed one loses nothing."""
     _ensure_state(conn, result.source)
-    merged = {u: _validators_json(v) for u, v in old.validators.items()}
-    merged.update({u: _validators_json(v) for u, v in result.validators.items()})
+    # Keyed by URL without credentials: a token in a feed URL is never stored.
+    merged = {redact_url(u): _validators_json(v) for u, v in old.validators.items()}
+    merged.update({redact_url(u): _validators_json(v) for u, v in result.validators.items()})
     values: dict[str, Any] = {
         "validators": {u: v for u, v in merged.items() if v},
         "last_poll_at": now,
@@ -116,29 +122,46 @@ def save_success(conn: Connection, result: SourceResult, old: SourceState, now: 
         "consecutive_failures": 0,
         "polls": source_state.c.polls + 1,
     }
+    if old.not_before is not None or old.not_before_host is not None:
+        values.update(not_before=None, not_before_host=None)  # the host answers again
+    if result.errors:
+        # Stored, so the baseline is taken (last_success_at), but parts failed: the failure
+        # counters see a failed poll, so a council that keeps failing is not silent.
+        values["last_failure_at"] = now
+        values["last_error"] = "; ".join(result.errors)[:2000]
+        values["consecutive_failures"] = source_state.c.consecutive_failures + 1
     if result.cursor is not None:
         values["cursor"] = dict(result.cursor)
     conn.execute(update(source_state).where(source_state.c.name == result.source).values(**values))
 
 
-def save_failure(conn: Connection, name: str, error: str, now: datetime) -> None:
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A host's Retry-After deferral: no request to `host` (hostname:port) before `until`."""
+
+    host: str
+    until: datetime
+
+
+def save_failure(
+    conn: Connection, name: str, error: str, now: datetime, deferral: Deferral | None = None
+) -> None:
     _ensure_state(conn, name)
-    conn.execute(
-        update(source_state)
-        .where(source_state.c.name == name)
-        .values(
-            last_poll_at=now,
-            last_failure_at=now,
-            last_error=error[:2000],
-            consecutive_failures=source_state.c.consecutive_failures + 1,
-            # A new streak starts at this failure; a running one keeps its start.
-            failing_since=case(
-                (source_state.c.consecutive_failures == 0, now),
-                else_=func.coalesce(source_state.c.failing_since, now),
-            ),
-            polls=source_state.c.polls + 1,
-        )
-    )
+    values: dict[str, Any] = {
+        "last_poll_at": now,
+        "last_failure_at": now,
+        "last_error": error[:2000],
+        "consecutive_failures": source_state.c.consecutive_failures + 1,
+        # A new streak starts at this failure; a running one keeps its start.
+        "failing_since": case(
+            (source_state.c.consecutive_failures == 0, now),
+            else_=func.coalesce(source_state.c.failing_since, now),
+        ),
+        "polls": source_state.c.polls + 1,
+    }
+    if deferral is not None:
+        values.update(not_before=deferral.until, not_before_host=deferral.host[:300])
+    conn.execute(update(source_state).where(source_state.c.name == name).values(**values))
 
 
 def _validators_json(v: Validators) -> dict[str, str]:
@@ -171,6 +194,12 @@ def save_items(
             for item, story_key, det_id in rows
         ],
     )
+
+
+def item_keys(conn: Connection, source: str) -> frozenset[str]:
+    """The (source, item_key) unique index answers this without reading the table."""
+    rows = conn.execute(select(items.c.item_key).where(items.c.source == source)).scalars()
+    return frozenset(rows)
 
 
 def save_report(
@@ -207,31 +236,30 @@ def save_report(
 
 def save_detection(conn: Connection, det: Detection, title_key: str | None, baseline: bool) -> bool:
     """True when new; the primary key makes a second insert of one story a no-op."""
-    new = insert_ignore(
-        conn,
-        detections,
-        {
-            "id": det.id,
-            "kind": det.kind,
-            "report_type": det.report_type,
-            "judgement": det.judgement,
-            "title": det.title,
-            "title_key": title_key,
-            "url": det.url,
-            "published": _iso(det.published),
-            "source": det.source,
-            "summary": det.summary,
-            "councils": [c.ref() for c in det.councils],
-            "visit_dates": [d.isoformat() for d in det.visit_dates],
-            **_visit_facts(det),
-            "evidence": [
-                {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
-                for e in det.evidence
-            ],
-            "first_seen": det.first_seen,
-            "baseline": baseline,
-        },
-    )
+    row: dict[str, Any] = {
+        "id": det.id,
+        "kind": det.kind,
+        "report_type": det.report_type,
+        "judgement": det.judgement,
+        "title": det.title,
+        "title_key": title_key,
+        "url": det.url,
+        "published": _iso(det.published),
+        "source": det.source,
+        "summary": det.summary,
+        "councils": [c.ref() for c in det.councils],
+        "visit_dates": [d.isoformat() for d in det.visit_dates],
+        **_visit_facts(det),
+        "evidence": [
+            {"council": e.council, "text": e.text, "where": e.where, "offset": e.offset}
+            for e in det.evidence
+        ],
+        "first_seen": det.first_seen,
+        "baseline": baseline,
+    }
+    if det.reasons:  # NULL when none, as on rows stored before revision 0003
+        row["reasons"] = list(det.reasons)
+    new = insert_ignore(conn, detections, row)
     if new:
         for c in det.councils:
             insert_ignore(
@@ -370,8 +398,15 @@ def _payload_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "first_seen": utc(row["first_seen"]),
         "visit_number": row.get("visit_number"),
         "inadequate_since": row.get("inadequate_since"),
-        "evidence": list(row.get("evidence") or []) or None,
+        "evidence": evidence(row),
     }
+
+
+def evidence(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Why a stored detection was made: the deciding rules and the words naming each council."""
+    councils = list(row.get("evidence") or [])
+    reasons = list(row.get("reasons") or [])
+    return {"reasons": reasons, "councils": councils} if reasons or councils else None
 
 
 def report_payload(row: Mapping[str, Any], councils: list[dict[str, Any]]) -> ReportRecord:

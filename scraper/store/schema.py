@@ -40,6 +40,10 @@ source_state = Table(
     Column("failing_since", DateTime(timezone=True)),  # first failure of the current streak
     Column("failing_notified_at", DateTime(timezone=True)),  # "source failing" sent
     Column("stale_notified_at", DateTime(timezone=True)),  # "nothing new for a while" sent
+    # A Retry-After too long to wait out in-line: no request to that host before then, in this
+    # process or the next run (host = hostname:port, never credentials).
+    Column("not_before", DateTime(timezone=True)),
+    Column("not_before_host", String(300)),
 )
 
 items = Table(
@@ -101,7 +105,8 @@ detections = Table(
     Column("summary", Text),
     Column("councils", JSON, nullable=False, default=list),  # [{name, gss_code, ofsted_urn}]
     Column("visit_dates", JSON, nullable=False, default=list),
-    Column("evidence", JSON, nullable=False, default=list),
+    Column("evidence", JSON, nullable=False, default=list),  # [{council, text, where, offset}]
+    Column("reasons", JSON),  # why it was detected (revision 0003; NULL on older rows)
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),  # recorded silently
     Column("visit_number", Integer),  # ordinal of a monitoring visit

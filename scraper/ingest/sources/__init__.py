@@ -1,4 +1,8 @@
-"""Source types: `type = "..."` in config maps to a class through this visible table."""
+"""Source types: `type = "..."` in config maps to a class through this visible table.
+
+Each builder imports its class when first used, so a run over feeds alone never loads the
+HTML (BeautifulSoup) or PDF readers: start-up time and memory a one-off fetch would pay for
+nothing."""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from scraper.ingest.sources.feed import FeedSource
-from scraper.ingest.sources.html import HtmlSelectors, HtmlSource
-from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import HttpPolicy, Source
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 
@@ -18,6 +19,8 @@ OFSTED_MIN_INTERVAL = 1.0
 
 
 def _ofsted(cfg: Any) -> Source:
+    from scraper.ingest.sources.ofsted import OfstedSource
+
     return OfstedSource(
         cfg.name,
         cfg.base_url,
@@ -27,10 +30,14 @@ def _ofsted(cfg: Any) -> Source:
 
 
 def _feed(cfg: Any) -> Source:
+    from scraper.ingest.sources.feed import FeedSource
+
     return FeedSource(cfg.name, cfg.url)
 
 
 def _html(cfg: Any) -> Source:
+    from scraper.ingest.sources.html import HtmlSelectors, HtmlSource
+
     selectors = HtmlSelectors(
         item=cfg.item, title=cfg.title, link=cfg.link, date=cfg.date, summary=cfg.summary
     )

@@ -13,6 +13,7 @@ import soupsieve
 from bs4 import BeautifulSoup, Tag
 
 from scraper.errors import ParseError
+from scraper.httputil import strip_userinfo
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.dates import parse_uk_date
 from scraper.ingest.sources.feed import ParsedFeed, challenge_reason, clean_text, poll_url
@@ -87,7 +88,7 @@ def _base_url(soup: BeautifulSoup, url: str) -> str:
 def _element_item(element: Tag, *, source: str, base: str, sel: HtmlSelectors) -> Item | None:
     title = _text(element, sel.title)
     raw_link = _link(element, sel.link)
-    absolute = urljoin(base, raw_link) if raw_link else None
+    absolute = strip_userinfo(urljoin(base, raw_link)) if raw_link else None
     web = absolute is not None and urlsplit(absolute).scheme in ("http", "https")
     url = canonical_url(absolute) if web and absolute else None
     if not title and url is None:

@@ -2,27 +2,37 @@
 
 Cheap by design: one poll reads the two listing pages (conditionally), and fetches a provider
 page only when its "Latest report" date moved. Report identity is the file id or URL, never the
-position on the page. Any transient failure propagates, so the pipeline keeps the old cursor and
-the next poll retries. A file that is gone ("Report not found") is recorded as unavailable; a
-*new* one is first looked at again for a few polls, as a fresh link may precede its file. A
-council added to the watchlist after the first poll takes its history as a silent baseline.
+position on the page. A failed listing fails the whole poll (the pipeline keeps the old cursor);
+a failed provider page or file fails only its council, whose memory stays where it was so the
+next poll reads it again, while the other councils are read and stored. A file that is gone
+("Report not found") is recorded as unavailable; a *new* one is first looked at again for a few
+polls, as a fresh link may precede its file. A council added to the watchlist after the first
+poll takes its history as a silent baseline.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from scraper.errors import FetchError, TooLargeError
+from scraper.errors import (
+    FetchError,
+    HostDeferredError,
+    ParseError,
+    ScraperError,
+    TooLargeError,
+)
 from scraper.ingest.cpu import cpu_slot
+from scraper.ingest.sources.ofsted_cursor import Memory, entry_from_dict, entry_to_dict
 from scraper.ingest.sources.ofsted_html import (
     DEFAULT_MONITORING_LABELS,
     ListingEntry,
     ProviderLink,
     classify_label,
+    is_generic_label,
     parse_listing,
     parse_provider_page,
 )
@@ -45,7 +55,7 @@ SEARCH_PATH = (
 )
 MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
 GONE = (404, 410)
-MISSING_TRIES = 5  # polls a new report's "Report not found" file is retried before it is recorded
+GRADED_TYPES = ("inspection", "other")  # report types whose PDF may state the council's grade
 
 
 @dataclass(slots=True)
@@ -75,65 +85,12 @@ class _Listing:
 
 
 @dataclass(slots=True)
-class _Memory:
-    """The cursor's memory of watched councils, kept for every URN, watched in this run or not.
+class _Found:
+    """What one poll gathers across councils."""
 
-    `latest`: URN -> the listing's "Latest report" date last acted on; `seen`: URN -> report
-    keys; `missing`: URN -> {key: polls} for new reports whose file was not there yet.
-    """
-
-    latest: dict[str, str | None]
-    seen: dict[str, list[str]]
-    missing: dict[str, dict[str, int]]
-    has_baseline: bool  # the source has polled successfully before (the pipeline's baseline)
-
-    @classmethod
-    def load(cls, cursor: Mapping[str, Any]) -> _Memory:
-        return cls(
-            latest=dict(cursor.get("latest", {})),
-            seen={u: list(k) for u, k in cursor.get("seen", {}).items()},
-            missing={u: dict(k) for u, k in cursor.get("missing", {}).items()},
-            has_baseline="seen" in cursor,
-        )
-
-    def dump(self) -> dict[str, Any]:
-        missing = {u: k for u, k in self.missing.items() if k}
-        return {"latest": self.latest, "seen": self.seen, "missing": missing}
-
-    def unchanged(self, urn: str, stamp: str | None) -> bool:
-        """Nothing to read: same latest date, page read before, no file awaited."""
-        return (
-            urn in self.latest
-            and self.latest[urn] == stamp
-            and urn in self.seen
-            and not self.missing.get(urn)
-        )
-
-    def is_newly_watched(self, urn: str) -> bool:
-        return self.has_baseline and urn not in self.seen
-
-    def retry_later(self, urn: str, key: str, full_history: bool) -> bool:
-        """True to skip an unavailable new report this poll and look again next poll.
-
-        A new file may answer "Report not found" for a while after its link appears; history
-        (baseline, backfill) is recorded as unavailable at once.
-        """
-        if full_history or not self.has_baseline:
-            return False
-        waiting = self.missing.setdefault(urn, {})
-        tries = waiting.get(key, 0) + 1
-        if tries < MISSING_TRIES:
-            waiting[key] = tries
-            log.warning(
-                "report file not there yet, looking again next poll key=%s try=%d/%d",
-                key,
-                tries,
-                MISSING_TRIES,
-            )
-            return True
-        waiting.pop(key, None)
-        log.warning("report file still missing, recorded as unavailable key=%s", key)
-        return False
+    reports: list[Report] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 class OfstedSource:
@@ -155,28 +112,22 @@ class OfstedSource:
         self.fetch_pdfs = fetch_pdfs
 
     def poll(self, ctx: PollContext) -> SourceResult:
-        """One poll: listing, changed provider pages, new PDFs; nothing is kept on failure."""
+        """One poll: listing, changed provider pages, new PDFs. A failed listing keeps nothing;
+        a failed council keeps its old memory while the others are read (see _read_council)."""
         http = _Counting(ctx.fetch)
         listing = self._read_listing(ctx, http)
-        memory = _Memory.load(ctx.cursor)
-        reports: list[Report] = []
-        warnings: list[str] = []
-        for urn in dict.fromkeys(c.ofsted_urn for c in ctx.watched if c.ofsted_urn):
-            entry = listing.entries.get(urn)
-            if entry is None:
-                warnings.append(f"watched URN {urn} is not in the Ofsted listing")
-                log.warning("watched council missing from listing urn=%s", urn)
-                continue
-            stamp = entry.latest_report.isoformat() if entry.latest_report else None
-            if memory.unchanged(urn, stamp) and not ctx.full_history:
-                continue
-            found, caught_up = self._read_provider(ctx, http, entry, memory)
-            reports += found
-            if caught_up:
-                memory.latest[urn] = stamp
-            else:
-                warnings.append(_lagging_warning(entry))
-                log.warning("%s", warnings[-1])
+        memory = Memory.load(ctx.cursor)
+        found = _Found()
+        for urn, name in {c.ofsted_urn: c.short_name for c in ctx.watched if c.ofsted_urn}.items():
+            self._read_council(
+                ctx,
+                http,
+                listing.entries.get(urn),
+                memory=memory,
+                who=f"{name} (URN {urn})",
+                found=found,
+            )
+        reports, warnings, errors = found.reports, found.warnings, found.errors
         cursor = {**memory.dump(), "pages": listing.pages, "next": listing.next_of}
         log.info(
             "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
@@ -194,7 +145,44 @@ class OfstedSource:
             requests=http.requests,
             bytes_read=http.bytes_read,
             warnings=tuple(warnings),
+            errors=tuple(errors),
         )
+
+    def _read_council(
+        self,
+        ctx: PollContext,
+        http: _Counting,
+        entry: ListingEntry | None,
+        *,
+        memory: Memory,
+        who: str,
+        found: _Found,
+    ) -> None:
+        """One watched council's new reports into `found`, or its warning or error."""
+        if entry is None:
+            found.warnings.append(f"watched council {who} is not in the Ofsted listing")
+            log.warning("watched council missing from listing: %s", who)
+            return
+        urn = entry.urn
+        stamp = entry.latest_report.isoformat() if entry.latest_report else None
+        if memory.unchanged(urn, stamp) and not ctx.full_history:
+            return
+        kept = memory.keep(urn)
+        try:
+            reports, caught_up = self._read_provider(ctx, http, entry, memory)
+        except _CouncilFailure as failure:
+            # One council's page or file must not sink the others: its memory goes back to
+            # where it was, so the next poll reads it again and nothing it lists is lost.
+            memory.restore(urn, kept)
+            found.errors.append(f"{who}: {failure}")
+            log.warning("ofsted council failed, retried next poll: %s", found.errors[-1])
+            return
+        found.reports += reports
+        if caught_up:
+            memory.latest[urn] = stamp
+        else:
+            found.warnings.append(_lagging_warning(entry))
+            log.warning("%s", found.warnings[-1])
 
     def _read_listing(self, ctx: PollContext, http: _Counting) -> _Listing:
         """Follows a.pagination__next from the first page; a 304 page reuses the cursor copy."""
@@ -205,7 +193,7 @@ class OfstedSource:
         while url and url not in listing.pages and len(listing.pages) < MAX_PAGES:
             fetched = http.get(url, validators=ctx.validators.get(url), accept="text/html")
             if fetched.not_modified and url in remembered:
-                entries = [_entry_from_dict(e) for e in remembered[url]]
+                entries = [entry_from_dict(e) for e in remembered[url]]
                 next_url = remembered_next.get(url)
             else:
                 if fetched.not_modified:  # validators without a remembered page: read it afresh
@@ -215,7 +203,7 @@ class OfstedSource:
                 entries, next_url = parse_listing(fetched.body, base_url=url, source=self.name)
                 if not fetched.validators.is_empty():
                     listing.validators[url] = fetched.validators
-            listing.pages[url] = [_entry_to_dict(e) for e in entries]
+            listing.pages[url] = [entry_to_dict(e) for e in entries]
             listing.next_of[url] = next_url
             for entry in entries:
                 _merge(listing.entries, entry)
@@ -223,7 +211,7 @@ class OfstedSource:
         return listing
 
     def _read_provider(
-        self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: _Memory
+        self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: Memory
     ) -> tuple[list[Report], bool]:
         """Reports on one provider page not seen before (all of them on backfill), and whether
         the page has caught up with the listing's "Latest report" date.
@@ -233,14 +221,19 @@ class OfstedSource:
         page holds a report of that date or later; otherwise the page is read again next poll,
         so a letter listed before its page shows it is never skipped for good.
         """
-        fetched = http.get(entry.provider_url, accept="text/html")
-        _require_ok(fetched, entry.provider_url)
-        name, links = parse_provider_page(
-            fetched.body,
-            base_url=fetched.url or entry.provider_url,
-            monitoring_labels=self.monitoring_labels,
-            source=self.name,
-        )
+        try:
+            fetched = http.get(entry.provider_url, accept="text/html")
+            _require_ok(fetched, entry.provider_url)
+            name, links = parse_provider_page(
+                fetched.body,
+                base_url=fetched.url or entry.provider_url,
+                monitoring_labels=self.monitoring_labels,
+                source=self.name,
+            )
+        except HostDeferredError:
+            raise  # the whole host asked us to wait: not this council's failure
+        except ScraperError as exc:
+            raise _CouncilFailure("provider page", exc) from exc
         urn = entry.urn
         caught_up = _caught_up(entry, links)
         if memory.is_newly_watched(urn) and not ctx.full_history:
@@ -273,21 +266,32 @@ class OfstedSource:
 
     def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
         """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
-        available, facts = self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+        try:
+            available, facts = (
+                self._read_file(http, link.url) if self.fetch_pdfs else (True, NO_TEXT)
+            )
+        except HostDeferredError:
+            raise
+        except ScraperError as exc:
+            raise _CouncilFailure(f"report file {link.url}:", exc) from exc
+        kind = report_type(link, facts)
+        # Visits and joint or area inspections carry no grade of the council's own: a grade
+        # their text recalls ("judged inadequate in 2016") is history, not this report's.
+        graded = kind in GRADED_TYPES
         return Report(
             urn=urn,
             council_name=council,
             label=link.label,
             url=link.url,
             file_id=link.file_id,
-            report_type=facts.report_type or link.report_type,
+            report_type=kind,
             published=link.published,
             visit_dates=facts.visit_dates,
             pdf_published=facts.pdf_published,
             visit_number=facts.visit_number,
             inadequate_since=facts.inadequate_since,
-            judgement=facts.judgement,
-            sub_judgements=facts.sub_judgements,
+            judgement=facts.judgement if graded else None,
+            sub_judgements=facts.sub_judgements if graded else {},
             summary=facts.summary,
             council_as_written=facts.council_as_written,
             text_available=facts.text_available,
@@ -323,6 +327,30 @@ class OfstedSource:
         return True, facts
 
 
+class _CouncilFailure(Exception):
+    """Reading one council's provider page or one of its files failed; names the part."""
+
+    def __init__(self, part: str, cause: ScraperError) -> None:
+        reason = cause.reason if isinstance(cause, (FetchError, ParseError)) else str(cause)
+        super().__init__(f"{part} {reason}")
+
+
+def report_type(link: ProviderLink, facts: PdfFacts) -> str:
+    """The site's label types a report when it is specific; the PDF fills only what it leaves open.
+
+    A full inspection report often recalls the council's earlier JTAI, focused or monitoring
+    visits, so its text alone mistypes it; the label says which publication this is. Two
+    exceptions: a generic or unknown label defers to the text, and a monitoring label (matched
+    loosely, as the site's exact wording is not fixed) yields to a letter that opens as a
+    focused-visit letter.
+    """
+    if link.report_type == "other" or is_generic_label(link.label):
+        return facts.report_type or link.report_type
+    if link.report_type == "monitoring_visit" and facts.report_type == "focused_visit":
+        return "focused_visit"
+    return link.report_type
+
+
 def _require_ok(fetched: Fetched, url: str) -> None:
     if not 200 <= fetched.status < 300:
         raise FetchError(url, f"HTTP {fetched.status}", status=fetched.status)
@@ -353,19 +381,3 @@ def _merge(entries: dict[str, ListingEntry], entry: ListingEntry) -> None:
     known = entries.get(entry.urn)
     if known is None or (entry.latest_report or date.min) > (known.latest_report or date.min):
         entries[entry.urn] = entry
-
-
-def _entry_to_dict(entry: ListingEntry) -> dict[str, Any]:
-    data = asdict(entry)
-    data["latest_report"] = entry.latest_report.isoformat() if entry.latest_report else None
-    return data
-
-
-def _entry_from_dict(data: Mapping[str, Any]) -> ListingEntry:
-    latest = data.get("latest_report")
-    return ListingEntry(
-        urn=str(data["urn"]),
-        name=str(data["name"]),
-        provider_url=str(data["provider_url"]),
-        latest_report=date.fromisoformat(latest) if latest else None,
-    )

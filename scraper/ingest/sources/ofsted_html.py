@@ -201,6 +201,20 @@ def _norm_label(label: str) -> str:
     return " ".join(label.replace("’", "'").replace("‘", "'").lower().split())
 
 
+# Labels that name a publication without saying what kind of visit it was: the PDF's own text
+# decides their type. Every other label the rules below recognise is specific and wins over
+# the PDF, whose body often recalls earlier visits of other kinds.
+_GENERIC_LABEL_RE = re.compile(
+    r"^(?:children's services |local authority )?(?:inspection |visit )?"
+    r"(?:report|letter|outcome letter|document|publication)s?$"
+)
+
+
+def is_generic_label(label: str) -> bool:
+    """True when the site's label leaves the report's type open ("Report", "Inspection report")."""
+    return bool(_GENERIC_LABEL_RE.match(_norm_label(label)))
+
+
 def classify_label(label: str, monitoring_labels: Sequence[str] = DEFAULT_MONITORING_LABELS) -> str:
     """Report type from the site's link label; unknown labels are 'other' (logged once each)."""
     text = _norm_label(label)

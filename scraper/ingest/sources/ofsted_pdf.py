@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from scraper.ingest.sources.ofsted_grades import GRADE_RE, judgements
+
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 6  # the facts sit on the first pages; full reports run to 40 pages
@@ -27,7 +29,6 @@ _MONTH_RE = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
 )
-_GRADE_RE = r"(?:Outstanding|Good|Requires\s+improvement(?:\s+to\s+be\s+good)?|Inadequate)"
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
@@ -113,7 +114,7 @@ def parse_report_text(text: str) -> PdfFacts:
     """Facts from the extracted text of a report or letter."""
     lines = [line.strip() for line in normalise(text).split("\n")]
     flat = flatten(" ".join(lines))
-    judgement, subs = _judgements(flat)
+    judgement, subs = judgements(flat)
     return PdfFacts(
         text_available=True,
         council_as_written=_council(lines, flat),
@@ -143,17 +144,24 @@ _TYPE_WORDING = (
 
 
 def classify_text(flat: str) -> str | None:
-    """Report type from the wording; the opening letter sentence outranks later mentions."""
+    """Report type from the wording that comes first: the title or a letter's opening sentence.
+
+    Reports recall earlier visits of other kinds ("since the joint targeted area inspection in
+    2022", "the findings of the focused visit"), so the earliest wording, not the first rule
+    that matches anywhere, says what this document is.
+    """
+    head = flat[:3000]
+    hits: list[tuple[int, str]] = []
     opening = re.search(
-        r"findings of (?:the|a|an) (?:\w+ ){0,2}?(monitoring|focused) visit", flat, re.I
+        r"findings of (?:the|a|an) (?:\w+ ){0,2}?(monitoring|focused) visit", head, re.I
     )
     if opening:
-        return "monitoring_visit" if opening.group(1).lower() == "monitoring" else "focused_visit"
-    head = flat[:3000]
+        kind = "monitoring_visit" if opening.group(1).lower() == "monitoring" else "focused_visit"
+        hits.append((opening.start(), kind))
     for report_type, pattern in _TYPE_WORDING:
-        if re.search(pattern, head, re.I):
-            return report_type
-    return None
+        if found := re.search(pattern, head, re.I):
+            hits.append((found.start(), report_type))
+    return min(hits)[1] if hits else None
 
 
 def _council(lines: list[str], flat: str) -> str | None:
@@ -187,19 +195,33 @@ def _council_from_title_lines(lines: list[str]) -> str | None:
     return None
 
 
+_DATES_LABEL = re.compile(
+    r"^(?:(?:Inspection|Visit) dates?|Dates? of (?:the )?(?:inspection|visit))\s*:?\s*(.*)$", re.I
+)
+_WEEKDAY = r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri),?"
+_SPAN_CUT = re.compile(r"Report published|Published|Lead inspector|Reporting inspector", re.I)
+
+
 def _visit_dates(lines: list[str], flat: str) -> tuple[date, ...]:
     """Dates from the 'Inspection date(s):' line, else from a letter's 'visit to … on …'."""
     for i, line in enumerate(lines):
-        found = re.match(r"^(?:Inspection|Visit) dates?\s*:?\s*(.*)$", line, re.I)
+        found = _DATES_LABEL.match(line)
         if not found:
             continue
         span = found.group(1)
-        if not re.search(r"(?:19|20) ?\d{2}", span) and i + 1 < len(lines):
-            span += " " + lines[i + 1]  # wrapped onto the next line
-        span = re.split(r"Report published|Published|Lead inspector", span, flags=re.I)[0]
+        # A span wrapped onto the next line: no year yet, or it stops at "to", "and", a dash or
+        # a bare day ("19 November 2018 to 30" / "November 2018"), whose month comes next.
+        unfinished = re.search(
+            r"(?:\bto|\band|\buntil|-|\b\d{1,2}(?:st|nd|rd|th)?)\s*$", span, re.I
+        )
+        if (unfinished or not re.search(r"(?:19|20) ?\d{2}", span)) and i + 1 < len(lines):
+            span += " " + lines[i + 1]
+        span = _SPAN_CUT.split(span)[0]
         if dates := parse_date_span(span):
             return dates
-    found = re.search(r"visit to .{2,160}? on (\d.{4,120}?)(?:\.\s|\.$|$)", flat, re.I)
+    found = re.search(
+        rf"visit to .{{2,160}}? on ((?:{_WEEKDAY} )?\d.{{4,120}}?)(?:\.\s|\.$|$)", flat, re.I
+    )
     return parse_date_span(found.group(1)) if found else ()
 
 
@@ -237,59 +259,6 @@ def _inadequate_since(flat: str) -> str | None:
     return f"{found.group(2)}-{_month(found.group(1)):02d}"
 
 
-def grade(text: str) -> str:
-    """'Requires improvement to be good' -> 'requires_improvement', and so on."""
-    word = text.lower().split()[0]
-    return {"requires": "requires_improvement"}.get(word, word)
-
-
-def _judgements(flat: str) -> tuple[str | None, dict[str, str]]:
-    """Overall judgement and per-area grades from SIF lines or the ILACS judgement table."""
-    overall = None
-    for pattern in (
-        rf"overall judgement is that children{_APOS}s services (?:are|is) ({_GRADE_RE})",
-        rf"Children{_APOS}s services in .{{2,80}}? (?:are|is) ({_GRADE_RE})",
-        rf"Overall effectiveness:? ({_GRADE_RE})",
-    ):
-        if found := re.search(pattern, flat, re.I):
-            overall = grade(found.group(1))
-            break
-    return overall, _sif_areas(flat) or _table_areas(flat)
-
-
-def _sif_areas(flat: str) -> dict[str, str]:
-    """Numbered SIF lines: '1. Children who need help and protection Inadequate'."""
-    start = re.search(
-        rf"overall judgement is that|Children{_APOS}s services in .{{2,60}}? (?:are|is) ",
-        flat,
-        re.I,
-    )
-    if not start:
-        return {}
-    segment = flat[start.end() : start.end() + 2000]
-    areas: dict[str, str] = {}
-    row = rf"\b\d(?:\.\d)?\.? ([A-Z][A-Za-z ,’'()-]{{4,140}}?) ({_GRADE_RE})\b"
-    for found in re.finditer(row, segment):
-        areas.setdefault(found.group(1).strip(), grade(found.group(2)))
-    return areas
-
-
-def _table_areas(flat: str) -> dict[str, str]:
-    """ILACS 'Judgement Grade' table: area text, then its grade (cells may wrap)."""
-    table = re.search(rf"Judgement Grade (.{{10,1200}}?Overall effectiveness {_GRADE_RE})", flat)
-    if not table:
-        return {}
-    areas: dict[str, str] = {}
-    last = 0
-    body = table.group(1)
-    for found in re.finditer(_GRADE_RE, body):
-        area = body[last : found.start()].strip(" .,")
-        last = found.end()
-        if area and area.lower() != "overall effectiveness":
-            areas.setdefault(area, grade(found.group(0)))
-    return areas
-
-
 def _summary(lines: list[str], flat: str) -> str | None:
     """First one or two sentences of the findings, at most 300 characters.
 
@@ -305,7 +274,7 @@ def _summary(lines: list[str], flat: str) -> str | None:
     last_resort = len(SUMMARY_HEADINGS) - 1
     if best is not None and best[0] < last_resort:
         return _sentences(flatten(" ".join(lines[best[1] + 1 : best[1] + 30])))
-    table_end = re.search(rf"Overall effectiveness {_GRADE_RE}\b", flat)
+    table_end = re.search(rf"Overall effectiveness {GRADE_RE}\b", flat)
     if table_end:
         after = flat[table_end.end() : table_end.end() + 2000]
         for heading in SUMMARY_HEADINGS:

@@ -78,6 +78,15 @@ def interleave_hosts(sources: Sequence[SourceConfig]) -> list[SourceConfig]:
     return out
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a poll, with the sources that had finished (stored) by then."""
+
+    def __init__(self, summary: RunSummary, total: int) -> None:
+        super().__init__()
+        self.summary = summary
+        self.total = total
+
+
 class Pipeline:
     """Polls configured sources and records what they yield."""
 
@@ -115,15 +124,24 @@ class Pipeline:
         ]
         self.fetcher.begin_cycle()  # hosts whose robots.txt failed last cycle are tried again
         self._honour_deferrals(self.store.states())
-        workers = max(1, min(self.settings.http_policy().max_workers, len(sources)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            futures = {
-                s.name: pool.submit(
-                    self.poll_source, s, dry_run=dry_run, full_history=full_history, alert=alert
-                )
-                for s in interleave_hosts(sources)
-            }
+        workers = max(1, min(self.settings.http.max_workers, len(sources)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll")
+        futures = {
+            s.name: pool.submit(
+                self.poll_source, s, dry_run=dry_run, full_history=full_history, alert=alert
+            )
+            for s in interleave_hosts(sources)
+        }
+        try:
             outcomes = tuple(futures[s.name].result() for s in sources)
+        except KeyboardInterrupt:
+            # Ctrl-C: stop waiting for sources still fetching (they may be stuck on a slow
+            # server); what finished is already stored, and is reported as the partial result.
+            pool.shutdown(wait=False, cancel_futures=True)
+            done = [futures[s.name] for s in sources]
+            finished = tuple(f.result() for f in done if f.done() and not f.cancelled())
+            raise Interrupted(RunSummary(finished, ()), len(sources)) from None
+        pool.shutdown()
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
 
     def poll_source(

@@ -21,7 +21,7 @@ from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, source_policy
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
 from scraper.judge.verdict import Judge, Verdict
-from scraper.models import Detection, Item, PollContext, Report, SourceResult
+from scraper.models import Detection, HttpPolicy, Item, PollContext, Report, Source, SourceResult
 from scraper.settings.config import Settings
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
@@ -107,6 +107,10 @@ class Pipeline:
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
         self._claimed_lock = threading.Lock()
+        self._sources: dict[str, tuple[SourceConfig, Source, HttpPolicy]] = {}
+        self._built_lock = threading.Lock()
+        for cfg in settings.sources:
+            self._built(cfg)
 
     def run_once(
         self,
@@ -172,10 +176,20 @@ class Pipeline:
                 cfg.name, f"internal error: {type(exc).__name__}: {exc}", started, dry_run
             )
 
+    def _built(self, cfg: SourceConfig) -> tuple[Source, HttpPolicy]:
+        """The source object and its fetch policy, built once per configuration (a reload
+        makes a new Pipeline), not on every poll."""
+        with self._built_lock:
+            built = self._sources.get(cfg.name)
+            if built is None or built[0] != cfg:
+                built = (cfg, build_source(cfg), source_policy(self.settings.http, cfg))
+                self._sources[cfg.name] = built
+        return built[1], built[2]
+
     def _poll(self, cfg: SourceConfig, state: SourceState, full_history: bool) -> SourceResult:
-        source = build_source(cfg)
+        source, policy = self._built(cfg)
         ctx = PollContext(
-            fetch=self.fetcher.view(source_policy(self.settings.http_policy(), cfg)),
+            fetch=self.fetcher.view(policy),
             validators=state.validators,
             cursor=state.cursor,
             watched=self.settings.watched,
@@ -262,8 +276,8 @@ class Pipeline:
             log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
-        for w in result.warnings:
-            log.warning("source=%s %s", cfg.name, w)
+        for w in result.warnings:  # the same words every poll: news once per process
+            log.warning("source=%s %s", cfg.name, w, extra={"once": True})
         log.info(
             "poll source=%s status=%s items=%d new=%d requests=%d duration=%.2fs",
             cfg.name,
@@ -362,7 +376,7 @@ def preview_source(
     it (story identity and the baseline aside).
     """
     ctx = PollContext(
-        fetch=fetcher.view(source_policy(settings.http_policy(), cfg)),
+        fetch=fetcher.view(source_policy(settings.http, cfg)),
         validators={},
         cursor={},
         watched=settings.watched,

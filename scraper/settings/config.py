@@ -65,9 +65,6 @@ class Settings:
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
 
-    def http_policy(self) -> HttpPolicy:
-        return self.http
-
     def source(self, name: str, *, enabled_only: bool = True) -> SourceConfig | None:
         """The source called `name`; disabled ones too when asked (test-source)."""
         pool = self.sources if enabled_only else (*self.sources, *self.disabled_sources)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,8 +161,14 @@ class Pipeline:
         self._honour_deferrals([state])
         try:
             result = self._poll(cfg, state, full_history)
-            baseline = (state.needs_baseline and not full_history) or not alert
-            return self._record(cfg, state, result, started, dry_run=dry_run, baseline=baseline)
+            first = state.needs_baseline and not full_history
+            baseline = first or not alert
+            # A first poll and a newly watched council's history are silent but for what the
+            # lookback still calls news; a backfill without --alert is silent throughout.
+            lookback = alert and (first or bool(result.intake))
+            return self._record(
+                cfg, state, result, started, dry_run=dry_run, baseline=baseline, lookback=lookback
+            )
         except HostDeferredError as exc:
             if not exc.asked:  # nothing was sent, so nothing failed: the state stays as it is
                 return self._deferred(cfg.name, exc, started)
@@ -254,9 +260,12 @@ class Pipeline:
         *,
         dry_run: bool,
         baseline: bool,
+        lookback: bool = False,
     ) -> SourceOutcome:
         now = self.now()
         record = self._detect(result, now, baseline=baseline, dry_run=dry_run)
+        if lookback:
+            record = self._intake(record, now)
         if not dry_run:
             failpoints.hit("after_detect")
         new = self.store.record_poll(
@@ -324,6 +333,23 @@ class Pipeline:
                 dets.setdefault(verdict.detection.id, (verdict.detection, None))
         reports = [(r, self._gss(r)) for r in result.reports]
         return PollRecord(result, items, reports, list(dets.values()), baseline)
+
+    def _intake(self, record: PollRecord, now: datetime) -> PollRecord:
+        """Newly watched councils' reports are silent; anything published within the
+        `[watchlist] lookback` alerts even in a baseline."""
+        intake = set(record.result.intake)
+        silent = frozenset(
+            det.id
+            for det, _ in record.detections
+            if det.kind == "ofsted_report" and any(c.ofsted_urn in intake for c in det.councils)
+        )
+        since = (now - self.settings.lookback).date()
+        loud = frozenset(
+            det.id
+            for det, _ in record.detections
+            if self.settings.lookback and det.published is not None and det.published >= since
+        )
+        return replace(record, silent=silent, loud=loud)
 
     def _identify(
         self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool

@@ -63,6 +63,8 @@ class Settings:
     channels: tuple[Channel, ...] = ()  # enabled ones, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
+    # What a first poll or a newly watched council's history published this recently alerts.
+    lookback: timedelta = timedelta(0)
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
 
     def source(self, name: str, *, enabled_only: bool = True) -> SourceConfig | None:

@@ -218,7 +218,7 @@ def test_db_upgrade_migrates_a_0001_database(
     new columns exist, the alert is kept, and 0002 downgrades and re-applies cleanly."""
     engine = make_engine(db_url)
     _alembic_at(engine, "0001")
-    # The state is given, not read: today's code cannot read a 0001 source_state table.
+    # The state is passed in: today's Store reads columns a 0001 database does not have yet.
     record(Store(engine), [detection()], old=SourceState("ofsted"))
     config = tmp_path / "c.toml"
     config.write_text(f'[storage]\nurl = "{db_url}"\n[watchlist]\ncouncils = ["Reading"]\n')

@@ -39,15 +39,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         raise
-    sent = None if args.dry_run or args.no_alerts else deliver_now(settings, store)
+    done = None if args.dry_run or args.no_alerts else deliver_now(settings, store)
+    sent = done.sent if done else None
     if args.json or args.dry_run:
         for det in summary.detections:
             print_json(det.payload().data())
     print_summary(summary, sent, out)
+    if done and done.left_until:
+        print(
+            f"alerts: {done.sent.retried} left queued; next attempt {done.left_until:%H:%M:%S} UTC "
+            "(sent by the next fetch or the daemon)",
+            file=out,
+        )
     if not args.dry_run:
         for failing in failing_now(settings, store):
             print(f"warning: {failing.describe()}", file=sys.stderr)
-    return 1 if summary.failed else 0
+    # Every alert failing is as much a failed run as a failing source: cron should notice.
+    return 1 if summary.failed or (sent is not None and sent.all_failed) else 0
 
 
 def print_summary(summary: RunSummary, sent: DispatchSummary | None, out: TextIO) -> None:

@@ -290,6 +290,11 @@ class Store:
         row = self.detection(detection_id) if detection_id else None
         return records.payload(row) if row else None
 
+    def next_retry_at(self, channels: Sequence[str]) -> datetime | None:
+        """When the next alert waiting on these channels falls due, if any."""
+        with reading(self.engine) as conn:
+            return queue.next_retry_at(conn, channels)
+
     def queue_depth(self) -> dict[str, int]:
         with reading(self.engine) as conn:
             return queue.depth(conn)

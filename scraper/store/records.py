@@ -37,11 +37,11 @@ class SourceState:
     last_error: str | None = None
     consecutive_failures: int = 0
     polls: int = 0
+    not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
+    not_before_host: str | None = None
     failing_since: datetime | None = None  # first failure of the current streak
     failing_notified_at: datetime | None = None
     stale_notified_at: datetime | None = None
-    not_before: datetime | None = None  # a host deferral (Retry-After) still to honour
-    not_before_host: str | None = None
 
     @property
     def needs_baseline(self) -> bool:
@@ -74,11 +74,11 @@ def load_state(conn: Connection, name: str) -> SourceState:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"],
         polls=row["polls"],
+        not_before=utc(row["not_before"]),
+        not_before_host=row["not_before_host"],
         failing_since=utc(row["failing_since"]),
         failing_notified_at=utc(row["failing_notified_at"]),
         stale_notified_at=utc(row["stale_notified_at"]),
-        not_before=utc(row["not_before"]),
-        not_before_host=row["not_before_host"],
     )
 
 

@@ -37,13 +37,13 @@ source_state = Table(
     Column("polls", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),  # multi-instance: who polls this source now
     Column("lease_until", DateTime(timezone=True)),
-    Column("failing_since", DateTime(timezone=True)),  # first failure of the current streak
-    Column("failing_notified_at", DateTime(timezone=True)),  # "source failing" sent
-    Column("stale_notified_at", DateTime(timezone=True)),  # "nothing new for a while" sent
     # A Retry-After too long to wait out in-line: no request to that host before then, in this
     # process or the next run (host = hostname:port, never credentials).
     Column("not_before", DateTime(timezone=True)),
     Column("not_before_host", String(300)),
+    Column("failing_since", DateTime(timezone=True)),  # first failure of the current streak
+    Column("failing_notified_at", DateTime(timezone=True)),  # "source failing" sent
+    Column("stale_notified_at", DateTime(timezone=True)),  # "nothing new for a while" sent
 )
 
 items = Table(

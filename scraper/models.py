@@ -362,6 +362,9 @@ class SourceResult:
     # Parts that failed while the rest was read and is stored (one Ofsted council's page or
     # file): the poll counts as failed, and the source retries those parts next time.
     errors: tuple[str, ...] = ()
+    # URNs of councils newly added to the watchlist whose history this poll read: their reports
+    # are recorded silently (except what the `[watchlist] lookback` still calls news).
+    intake: tuple[str, ...] = ()
 
 
 class Fetch(Protocol):

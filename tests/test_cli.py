@@ -252,3 +252,52 @@ def test_a_repeating_warning_is_logged_once_per_process(
     err = capsys.readouterr().err
     assert err.count("unknown report label 'Odd visit'") == 1
     assert err.count("source failed") == 3
+
+
+def test_ctrl_c_stops_fetch_within_a_second_with_a_partial_summary(tmp_path: Path) -> None:
+    """SIGINT during a fetch stuck on a slow server ends it within a second, exit 130, with the
+    finished sources in the summary."""
+    import signal
+    import threading
+    import time
+
+    from tests.daemonkit import NewsFeed, feed, wait_for, write_config
+    from tests.httpserver import LocalServer, Request, Response
+
+    reached = threading.Event()
+
+    def slow(_request: Request) -> Response:
+        reached.set()
+        return Response(body=b"<rss/>", delay=30.0)
+
+    with LocalServer() as fast, LocalServer() as stuck:
+        fast.route("/feed", NewsFeed(count=2))
+        stuck.route("/feed", slow)
+        body = feed("quick", fast.url("/feed")) + feed("slow", stuck.url("/feed"))
+        db = f"sqlite:///{tmp_path}/ow.db"
+        config = write_config(tmp_path / "c.toml", db, body, listen="")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scraper", "--config", str(config), "fetch"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert reached.wait(30), "the slow source was never asked"
+            from scraper.store import Store
+
+            store = Store.open(db)
+            wait_for(lambda: store.load_state("quick").last_success_at, what="quick stored")
+            store.close()
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, err
+    assert took < 1.5, took
+    assert b"quick" in out and b"baseline" in out
+    assert b"interrupted: 1 of 2 source(s) finished" in err
+    assert b"Traceback" not in err

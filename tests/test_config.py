@@ -309,3 +309,17 @@ def test_http_defaults_have_one_home() -> None:
     from scraper.settings.schema import HttpConfig
 
     assert http_policy(HttpConfig()) == HttpPolicy()
+
+
+def test_check_config_prints_lookback_and_notify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config shows the watchlist's lookback and the channels told about failing sources."""
+    monkeypatch.setenv("HOOK_SECRET", "whsec_c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2g=")
+    text = GOOD.replace(
+        "[watchlist]", '[daemon]\nnotify = ["hook"]\n\n[watchlist]\nlookback = "2w"'
+    )
+    assert main(["--config", str(write(tmp_path, text)), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "lookback: 14d (history published since then still alerts)" in out
+    assert "notify: hook" in out

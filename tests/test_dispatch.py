@@ -320,7 +320,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
 def test_dispatcher_sends_100_emails_over_one_starttls_connection(
     tmp_path: Path, cert: CertFiles, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Requirement 25: 100 alerts through one verified STARTTLS connection (< 3 s asked; bound
+    """100 alerts through one verified STARTTLS connection (< 3 s asked; bound
     here 30 s for a loaded 2-core CI box), each row marked delivered."""
     recorder = Recorder()
     context = server_context(cert)
@@ -337,7 +337,7 @@ def test_dispatcher_sends_100_emails_over_one_starttls_connection(
     assert summary.delivered == 100 and len(recorder.envelopes) == 100
     assert b.store.queue_depth()["delivered"] == 100
     with capsys.disabled():
-        print(f"\n[requirement 25] 100 emails via Dispatcher+STARTTLS: {100 / elapsed:.0f} msg/s")
+        print(f"\n[email throughput] 100 emails via Dispatcher+STARTTLS: {100 / elapsed:.0f} msg/s")
     assert elapsed < 30
 
 

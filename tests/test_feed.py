@@ -81,7 +81,7 @@ def test_parse_feed_quadratic_entity_rejected_fast_and_small() -> None:
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Requirement 14 says < 200 ms and < 50 MB; 5 s leaves room for a slow CI box.
+    # It should take < 200 ms and < 50 MB; 5 s leaves room for a slow CI box.
     assert elapsed < 5.0
     assert peak < 50 * 1024 * 1024
 

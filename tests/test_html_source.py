@@ -76,7 +76,7 @@ def test_parse_html_page_hostile_anchor_soup_is_fast() -> None:
     started = time.perf_counter()
     with pytest.raises(ParseError):
         parse_html_page(body, None, source="t", url=PAGE_URL, selectors=SELECTORS)
-    # Requirement 15 says < 200 ms; 5 s leaves room for a slow CI box.
+    # It should take < 200 ms; 5 s leaves room for a slow CI box.
     assert time.perf_counter() - started < 5.0
 
 

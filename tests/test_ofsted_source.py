@@ -307,13 +307,15 @@ def test_poll_cursor_keeps_councils_not_watched_this_run(site: Site, fetcher: Fe
         )
 
 
-def test_poll_newly_watched_council_is_a_silent_baseline(site: Site, fetcher: Fetcher) -> None:
-    """A council added to the watchlist later yields none of its history and reads no files."""
+def test_poll_newly_watched_council_history_is_read_as_intake(site: Site, fetcher: Fetcher) -> None:
+    """A council added to the watchlist later has its whole history read on the next poll (no
+    backfill needed), marked as intake so the pipeline records it silently; then nothing more."""
     first = poll(site, fetcher, (WEST_BERKS,))
     before = len(site.requests())
     second = poll(site, fetcher, (WEST_BERKS, READING), first)
-    assert second.reports == ()
-    assert site.requests()[before + 2 :] == ["/provider/44/80540"]
+    assert len(second.reports) == 7 and {r.urn for r in second.reports} == {"80540"}
+    assert second.intake == ("80540",)
+    assert site.requests()[before + 2] == "/provider/44/80540"
     assert len(second.cursor["seen"]["80540"]) == 7  # type: ignore[index]
     third = poll(site, fetcher, (WEST_BERKS, READING), second)
     assert third.reports == () and third.requests == 2
@@ -376,7 +378,8 @@ def test_poll_newly_watched_council_waits_for_its_page_to_agree(
     site.provider("80577", "provider_44_80577_t1")
     before = len(site.requests())
     caught = poll(site, fetcher, (READING, WEST_BERKS), lag)
-    assert caught.reports == () and not caught.warnings
+    assert caught.intake == ("80577",) and not caught.warnings
+    assert "ofsted:50000000" in {r.key for r in caught.reports}
     assert "/provider/44/80577" in site.requests()[before:]
     assert "ofsted:50000000" in caught.cursor["seen"]["80577"]  # type: ignore[index]
 

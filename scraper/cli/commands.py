@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return _interrupted()
 
 
 def _reader_left() -> int:
@@ -82,3 +82,13 @@ def _reader_left() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def _interrupted() -> int:
+    """Ctrl-C: leave now with 130. Worker threads may still be waiting on a slow server, and
+    the interpreter would join them at exit; what they were doing is not committed, so the next
+    run does it again."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(130)

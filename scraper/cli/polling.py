@@ -9,7 +9,7 @@ from typing import TextIO
 
 from scraper.cli.common import print_json, settings_from, store_from
 from scraper.run.backfill import CouncilBackfill, backfill
-from scraper.run.pipeline import RunSummary
+from scraper.run.pipeline import Interrupted, RunSummary
 from scraper.run.queries import pick_watched
 from scraper.run.tasks import (
     DispatchSummary,
@@ -29,10 +29,19 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     check_source_names(settings, args.source)
     store = store_from(settings)
-    summary = poll_once(settings, store, args.source, dry_run=args.dry_run)
+    out = sys.stderr if args.json else sys.stdout
+    try:
+        summary = poll_once(settings, store, args.source, dry_run=args.dry_run)
+    except Interrupted as stop:
+        print_summary(stop.summary, None, out)
+        print(
+            f"interrupted: {len(stop.summary.outcomes)} of {stop.total} source(s) finished "
+            "(and were stored); nothing was sent",
+            file=sys.stderr,
+        )
+        raise
     done = None if args.dry_run or args.no_alerts else deliver_now(settings, store)
     sent = done.sent if done else None
-    out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
             print_json(det.payload().data())

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from scraper.settings.config import Settings
-from scraper.settings.schema import WebhookChannelConfig
+from scraper.settings.schema import DEFAULT_EVERY, WebhookChannelConfig
 
 
 def describe(settings: Settings) -> list[str]:
@@ -18,12 +18,18 @@ def describe(settings: Settings) -> list[str]:
             f"  {c.short_name} (GSS {c.gss_code}, DfE {c.dfe_la_code}, URN {c.ofsted_urn})"
         )
     lines.append(f"report types: {', '.join(settings.report_types)}")
+    back = settings.lookback.total_seconds()
+    lines.append(
+        f"lookback: {_span(back)} (history published since then still alerts)"
+        if back
+        else "lookback: 0d (first polls and newly watched councils' history are silent)"
+    )
     lines.append("sources:")
     for s in settings.sources:
         when = (
             f"cron {s.cron}"
             if s.cron
-            else f"every {_span(s.every.total_seconds() if s.every else 3600)}"
+            else f"every {_span((s.every or DEFAULT_EVERY).total_seconds())}"
         )
         lines.append(f"  {s.name} [{s.type}] {s.shown_url} ({when})")
     lines.append("alerts:")
@@ -34,6 +40,8 @@ def describe(settings: Settings) -> list[str]:
         else:
             target = f"{ch.smtp_host}:{ch.smtp_port} ({ch.security}) -> {', '.join(ch.to)}"
             lines.append(f"  {ch.name} [email] {target} digest={ch.digest}")
+    notify = ", ".join(settings.daemon.notify) or "none (failing sources are only logged)"
+    lines.append(f"notify: {notify}")
     return lines
 
 

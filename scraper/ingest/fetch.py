@@ -40,7 +40,8 @@ from scraper.models import Fetched, HttpPolicy, Validators
 
 log = logging.getLogger(__name__)
 
-NOT_BEFORE_CAP = 6 * 3600.0  # longest a Retry-After may defer a host (req. 9)
+# The longest a Retry-After may defer a host: a mistaken day-long value must not stop us.
+NOT_BEFORE_CAP = 6 * 3600.0
 MAX_CRAWL_DELAY = 120.0  # a hostile Crawl-delay must not park a worker for hours
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536

@@ -10,18 +10,17 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from scraper import failpoints
 from scraper.alerts.routing import router
-from scraper.clock import Clock, iso_utc, utcnow
+from scraper.clock import iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, poll_counted, source_policy
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
-from scraper.judge.verdict import Judge, Verdict
-from scraper.models import Detection, Item, PollContext, Report, SourceResult
+from scraper.judge.verdict import Judge
+from scraper.models import Detection, HttpPolicy, Item, PollContext, Report, Source, SourceResult
 from scraper.settings.config import Settings
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
@@ -79,6 +78,15 @@ def interleave_hosts(sources: Sequence[SourceConfig]) -> list[SourceConfig]:
     return out
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a poll, with the sources that had finished (stored) by then."""
+
+    def __init__(self, summary: RunSummary, total: int) -> None:
+        super().__init__()
+        self.summary = summary
+        self.total = total
+
+
 class Pipeline:
     """Polls configured sources and records what they yield."""
 
@@ -99,6 +107,10 @@ class Pipeline:
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
         self._claimed_lock = threading.Lock()
+        self._sources: dict[str, tuple[SourceConfig, Source, HttpPolicy]] = {}
+        self._built_lock = threading.Lock()
+        for cfg in settings.sources:
+            self._built(cfg)
 
     def run_once(
         self,
@@ -116,21 +128,32 @@ class Pipeline:
         ]
         self.fetcher.begin_cycle()  # hosts whose robots.txt failed last cycle are tried again
         self._honour_deferrals(self.store.states())
-        workers = max(1, min(self.settings.http_policy().max_workers, len(sources)))
+        workers = max(1, min(self.settings.http.max_workers, len(sources)))
         quiet: list[tuple[PollRecord, SourceState]] | None = None if dry_run else []
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            futures = {
-                s.name: pool.submit(
-                    self.poll_source,
-                    s,
-                    dry_run=dry_run,
-                    full_history=full_history,
-                    alert=alert,
-                    quiet=quiet,
-                )
-                for s in interleave_hosts(sources)
-            }
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll")
+        futures = {
+            s.name: pool.submit(
+                self.poll_source,
+                s,
+                dry_run=dry_run,
+                full_history=full_history,
+                alert=alert,
+                quiet=quiet,
+            )
+            for s in interleave_hosts(sources)
+        }
+        try:
             outcomes = tuple(futures[s.name].result() for s in sources)
+        except KeyboardInterrupt:
+            # Ctrl-C: stop waiting for sources still fetching (they may be stuck on a slow
+            # server); what finished is stored, and is reported as the partial result.
+            pool.shutdown(wait=False, cancel_futures=True)
+            if quiet:
+                self.store.record_polls(list(quiet), now=self.now(), routes=self.routes)
+            done = [futures[s.name] for s in sources]
+            finished = tuple(f.result() for f in done if f.done() and not f.cancelled())
+            raise Interrupted(RunSummary(finished, ()), len(sources)) from None
+        pool.shutdown()
         if quiet:  # one transaction, so one disk sync, for every poll with nothing to alert on
             self.store.record_polls(quiet, now=self.now(), routes=self.routes)
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
@@ -151,9 +174,20 @@ class Pipeline:
         self._honour_deferrals([state])
         try:
             result = self._poll(cfg, state, full_history)
-            baseline = (state.needs_baseline and not full_history) or not alert
+            first = state.needs_baseline and not full_history
+            baseline = first or not alert
+            # A first poll and a newly watched council's history are silent but for what the
+            # lookback still calls news; a backfill without --alert is silent throughout.
+            lookback = alert and (first or bool(result.intake))
             return self._record(
-                cfg, state, result, started, dry_run=dry_run, baseline=baseline, quiet=quiet
+                cfg,
+                state,
+                result,
+                started,
+                dry_run=dry_run,
+                baseline=baseline,
+                lookback=lookback,
+                quiet=quiet,
             )
         except HostDeferredError as exc:
             if not exc.asked:  # nothing was sent, so nothing failed: the state stays as it is
@@ -168,10 +202,20 @@ class Pipeline:
                 cfg.name, f"internal error: {type(exc).__name__}: {exc}", started, dry_run
             )
 
+    def _built(self, cfg: SourceConfig) -> tuple[Source, HttpPolicy]:
+        """The source object and its fetch policy, built once per configuration (a reload
+        makes a new Pipeline), not on every poll."""
+        with self._built_lock:
+            built = self._sources.get(cfg.name)
+            if built is None or built[0] != cfg:
+                built = (cfg, build_source(cfg), source_policy(self.settings.http, cfg))
+                self._sources[cfg.name] = built
+        return built[1], built[2]
+
     def _poll(self, cfg: SourceConfig, state: SourceState, full_history: bool) -> SourceResult:
-        source = build_source(cfg)
+        source, policy = self._built(cfg)
         ctx = PollContext(
-            fetch=self.fetcher.view(source_policy(self.settings.http_policy(), cfg)),
+            fetch=self.fetcher.view(policy),
             validators=state.validators,
             cursor=state.cursor,
             watched=self.settings.watched,
@@ -237,10 +281,13 @@ class Pipeline:
         *,
         dry_run: bool,
         baseline: bool,
+        lookback: bool = False,
         quiet: list[tuple[PollRecord, SourceState]] | None = None,
     ) -> SourceOutcome:
         now = self.now()
         record = self._detect(result, now, baseline=baseline, dry_run=dry_run, state=state)
+        if lookback:
+            record = self._intake(record, now)
         if quiet is not None and not (record.detections or record.reports or result.errors):
             quiet.append((record, state))  # a crash before it is stored loses only this work
             new: list[Detection] = []
@@ -258,8 +305,8 @@ class Pipeline:
             log.warning("source=%s failed in part, the rest stored: %s", cfg.name, error)
         duration = time.monotonic() - started
         count = len(result.items) + len(result.reports)
-        for w in result.warnings:
-            log.warning("source=%s %s", cfg.name, w)
+        for w in result.warnings:  # the same words every poll: news once per process
+            log.warning("source=%s %s", cfg.name, w, extra={"once": True})
         log.info(
             "poll source=%s status=%s items=%d new=%d requests=%d duration=%.2fs",
             cfg.name,
@@ -333,6 +380,23 @@ class Pipeline:
         reports = [(r, self._gss(r)) for r in result.reports]
         return PollRecord(result, items, reports, list(dets.values()), baseline)
 
+    def _intake(self, record: PollRecord, now: datetime) -> PollRecord:
+        """Newly watched councils' reports are silent; anything published within the
+        `[watchlist] lookback` alerts even in a baseline."""
+        intake = set(record.result.intake)
+        silent = frozenset(
+            det.id
+            for det, _ in record.detections
+            if det.kind == "ofsted_report" and any(c.ofsted_urn in intake for c in det.councils)
+        )
+        since = (now - self.settings.lookback).date()
+        loud = frozenset(
+            det.id
+            for det, _ in record.detections
+            if self.settings.lookback and det.published is not None and det.published >= since
+        )
+        return replace(record, silent=silent, loud=loud)
+
     def _identify(
         self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool
     ) -> list[Detection]:
@@ -401,59 +465,3 @@ def _hold_incomplete(
                 continue
         kept.append((item, det))
     return kept, held
-
-
-def preview_source(
-    settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
-) -> list[dict[str, Any]]:
-    """What a source yields now, with the verdict and its reason on each item; nothing stored.
-
-    It judges through `Judge`, as a real poll does, so `DETECT` here means a poll would detect
-    it (story identity and the baseline aside).
-    """
-    ctx = PollContext(
-        fetch=fetcher.view(source_policy(settings.http_policy(), cfg)),
-        validators={},
-        cursor={},
-        watched=settings.watched,
-        now=now,
-    )
-    result = poll_counted(build_source(cfg), ctx)
-    judge, moment = judge_for(settings), now()
-    rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
-    rows += [
-        _report_row(report, judge.report(report, source=result.source, now=moment))
-        for report in result.reports
-    ]
-    return rows
-
-
-def _item_row(item: Item, verdict: Verdict) -> dict[str, Any]:
-    cls, match = verdict.classification, verdict.match
-    return {
-        "title": item.title,
-        "url": item.url,
-        "published": item.published.date().isoformat() if item.published else None,
-        "relevant": bool(cls and cls.relevant),
-        "report_type": cls.report_type if cls else None,
-        "judgement": cls.judgement if cls else None,
-        "councils": [c.short_name for c in match.councils],
-        "evidence": [f"{e.where}: {e.text}" for e in match.evidence],
-        "detect": verdict.detect,
-        "reason": verdict.reason,
-    }
-
-
-def _report_row(report: Report, verdict: Verdict) -> dict[str, Any]:
-    return {
-        "title": report.label,
-        "url": report.url,
-        "published": report.published.isoformat() if report.published else None,
-        "relevant": True,
-        "report_type": report.report_type,
-        "judgement": report.judgement,
-        "councils": [report.council_name],
-        "evidence": [],
-        "detect": verdict.detect,
-        "reason": verdict.reason,
-    }

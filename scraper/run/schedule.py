@@ -9,9 +9,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.clock import LONDON, utcnow
+from scraper.settings.schema import DEFAULT_EVERY as DEFAULT_SOURCE_EVERY
 from scraper.settings.schema import SourceConfig
 
-DEFAULT_EVERY = 3600.0
+DEFAULT_EVERY = DEFAULT_SOURCE_EVERY.total_seconds()
 JITTER = 0.1  # up to 10 % of the interval (APScheduler adds 0..jitter: 5 % on average)
 
 

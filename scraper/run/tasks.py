@@ -15,7 +15,8 @@ from scraper.clock import utcnow
 from scraper.errors import ConfigError
 from scraper.ingest.fetch import Fetcher
 from scraper.models import CouncilRef, Delivery
-from scraper.run.pipeline import Pipeline, RunSummary, preview_source
+from scraper.run.pipeline import Pipeline, RunSummary
+from scraper.run.preview import preview_source
 from scraper.run.watchdog import Failing, check_source, failing_sources
 from scraper.settings.config import Settings
 from scraper.store import Store

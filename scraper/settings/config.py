@@ -67,12 +67,11 @@ class Settings:
     channels: tuple[ChannelConfig, ...] = ()  # enabled ones as configured, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
+    # What a first poll or a newly watched council's history published this recently alerts.
+    lookback: timedelta = timedelta(0)
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
     alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
     web_token: SecretStr | None = None  # [web] token: asked of every web request but /healthz
-
-    def http_policy(self) -> HttpPolicy:
-        return self.http
 
     def source(self, name: str, *, enabled_only: bool = True) -> SourceConfig | None:
         """The source called `name`; disabled ones too when asked (test-source)."""

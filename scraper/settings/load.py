@@ -78,6 +78,7 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         ),
         watched=watched,
         report_types=tuple(raw.watchlist.report_types),
+        lookback=raw.watchlist.lookback,
         channel_councils=channel_councils,
         sources=tuple(s for s in raw.sources if s.enabled),
         channels=tuple(c for c in raw.alerts if c.enabled),

@@ -40,6 +40,7 @@ DEFAULT_REPORT_TYPES: tuple[ReportType, ...] = (
     "jtai",
     "area_send",
 )
+DEFAULT_EVERY = timedelta(hours=1)  # a source with neither `every` nor `cron`
 # The fetch layer's defaults are the config's defaults: one number per setting.
 _POLICY = HttpPolicy()
 

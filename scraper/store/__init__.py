@@ -37,6 +37,13 @@ class PollRecord:
     reports: Sequence[tuple[Report, str | None]]  # (report, GSS code of its council)
     detections: Sequence[tuple[Detection, str | None]]  # (detection, title key)
     baseline: bool  # True: record silently, queue nothing
+    silent: frozenset[str] = frozenset()  # detection ids recorded silently in any poll
+    loud: frozenset[str] = frozenset()  # detection ids that alert even in a baseline
+
+    def is_silent(self, detection_id: str) -> bool:
+        """History is recorded without alerting, except what is recent enough to be news."""
+        quiet = self.baseline or detection_id in self.silent
+        return quiet and detection_id not in self.loud
 
 
 class Store:
@@ -349,7 +356,8 @@ def _record_one(
 ) -> list[Detection]:
     new: list[Detection] = []
     for det, title_key in rec.detections:
-        if records.save_detection(conn, det, title_key, rec.baseline) and not rec.baseline:
+        silent = rec.is_silent(det.id)
+        if records.save_detection(conn, det, title_key, silent) and not silent:
             new.append(det)
             queue.enqueue(conn, det.id, routes(det), now)
     records.save_items(conn, rec.items, now)

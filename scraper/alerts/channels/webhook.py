@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 64 * 1024  # read at most this much of a receiver's answer
 SNIPPET_CHARS = 500
-RETRY_AFTER_CAP = 3600.0  # seconds; reliability requirement 8
+RETRY_AFTER_CAP = 3600.0  # seconds: a receiver may slow us down, not stop us for a day
 RETRY_STATUSES = (408, 429)
 
 

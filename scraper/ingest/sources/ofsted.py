@@ -76,6 +76,7 @@ class _Found:
     reports: list[Report] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    intake: list[str] = field(default_factory=list)  # newly watched councils read this poll
 
 
 class OfstedSource:
@@ -128,6 +129,7 @@ class OfstedSource:
             not_modified=listing.all_not_modified and not reports,
             warnings=tuple(warnings),
             errors=tuple(errors),
+            intake=tuple(found.intake),
         )
 
     def _read_council(
@@ -150,6 +152,7 @@ class OfstedSource:
         if memory.unchanged(urn, stamp) and not ctx.full_history:
             return
         kept = memory.keep(urn)
+        newly = memory.is_newly_watched(urn) and not ctx.full_history
         try:
             reports, caught_up = self._read_provider(ctx, http, entry, memory)
         except _CouncilFailure as failure:
@@ -160,6 +163,8 @@ class OfstedSource:
             log.warning("ofsted council failed, retried next poll: %s", found.errors[-1])
             return
         found.reports += reports
+        if newly and caught_up:
+            found.intake.append(urn)
         if caught_up:
             memory.latest[urn] = stamp
         else:
@@ -206,18 +211,11 @@ class OfstedSource:
         urn = entry.urn
         caught_up = _caught_up(entry, links)
         if memory.is_newly_watched(urn) and not ctx.full_history:
-            if not caught_up:  # take the baseline once the page agrees with the listing
+            if not caught_up:  # take the history once the page agrees with the listing
                 return [], False
-            # A council added to the watchlist after the source's own baseline: its history is
-            # not news. Taken as seen without reading files; backfill stores it.
-            memory.seen[urn] = [_key(link) for link in links]
-            log.info(
-                "newly watched council urn=%s: %d existing reports taken as its baseline, "
-                "not alerted (run `ofsted-watch backfill` to store them)",
-                urn,
-                len(links),
-            )
-            return [], True
+            # A council added to the watchlist after the source's own baseline: its whole
+            # history is read now (no backfill needed) and the pipeline records it silently.
+            log.info("newly watched council urn=%s: reading its %d reports", urn, len(links))
         seen = memory.seen.setdefault(urn, [])
         reports = []
         for link in links:

@@ -87,7 +87,9 @@ def test_daemon_catches_up_once_after_downtime(tmp_path: Path, sqlite_url: str) 
     with LocalServer() as server:
         server.route("/late", NewsFeed())
         server.route("/fresh", NewsFeed())
+        server.route("/tick", NewsFeed())  # a 1 s heartbeat: the scheduler's own clock, observed
         body = feed("late", server.url("/late"), "10s") + feed("fresh", server.url("/fresh"), "10s")
+        body += feed("tick", server.url("/tick"), "1s")
         config = write_config(tmp_path / "c.toml", sqlite_url, body, listen="")
         assert main(["--config", str(config), "fetch"]) == 0
         now = datetime.now(UTC)
@@ -96,8 +98,11 @@ def test_daemon_catches_up_once_after_downtime(tmp_path: Path, sqlite_url: str) 
         before = len(server.log)
         with running(config):
             wait_for(lambda: len(server.log) > before, what="the catch-up poll")
-            time.sleep(4)  # well inside the 10 s interval: any extra poll would show here
-        after = [e.path for e in server.log[before:]]
+            # Four heartbeats later (well inside the 10 s interval) any extra poll would show:
+            # the wait is counted in the daemon's own scheduled polls, not in wall-clock sleep.
+            ticks = len(requests_to(server, "/tick"))
+            wait_for(lambda: len(requests_to(server, "/tick")) >= ticks + 4, what="heartbeats")
+        after = [e.path for e in server.log[before:] if e.path != "/tick"]
     assert after.count("/late") == 1, after
     assert after.count("/fresh") == 0, after
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from scraper import failpoints
@@ -18,16 +18,15 @@ from scraper.clock import iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, poll_counted, source_policy
-from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
+from scraper.judge.detect import item_story_key, title_key
 from scraper.judge.verdict import Judge
-from scraper.models import Detection, HttpPolicy, Item, PollContext, Report, Source, SourceResult
+from scraper.models import Detection, HttpPolicy, PollContext, Report, Source, SourceResult
+from scraper.run.stories import HELD_KEY, StoryIdentity, hold_incomplete
 from scraper.settings.config import Settings
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
-HELD_KEY = "held_incomplete"  # cursor key: items held back for lacking a link or title
-STORY_MERGE_WINDOW = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +103,7 @@ class Pipeline:
         self.now = now
         self.judge = judge_for(settings)
         self.routes = router(settings.alert_channels)
-        # Stories registered by this process's polls, until the database answers for them.
-        self._claimed = StoryIndex()
-        self._claimed_lock = threading.Lock()
+        self.stories = StoryIdentity(store)
         self._sources: dict[str, tuple[SourceConfig, Source, HttpPolicy]] = {}
         self._built_lock = threading.Lock()
         for cfg in settings.sources:
@@ -361,13 +358,13 @@ class Pipeline:
         found = [(item, v.detection) for item, v in judged if v.detection is not None]
         if not baseline and not result.not_modified:
             old = state.cursor if state is not None else {}
-            found, held = _hold_incomplete(result.source, found, old.get(HELD_KEY) or ())
+            found, held = hold_incomplete(result.source, found, old.get(HELD_KEY) or ())
             if held or old.get(HELD_KEY):
                 base = dict(result.cursor if result.cursor is not None else old)
                 kept_items = tuple(i for i in result.items if i.key not in held)
                 cursor = {**base, HELD_KEY: sorted(held)}
                 result = replace(result, cursor=cursor, items=kept_items)
-        ids = self._identify(found, now, dry_run=dry_run)
+        ids = self.stories.identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}
         for (item, _), det in zip(found, ids, strict=True):
             dets.setdefault(det.id, (det, title_key(item.title, item.publisher)))
@@ -397,33 +394,6 @@ class Pipeline:
         )
         return replace(record, silent=silent, loud=loud)
 
-    def _identify(
-        self, found: Sequence[tuple[Item, Detection]], now: datetime, *, dry_run: bool
-    ) -> list[Detection]:
-        """Each detection under its story's id, from an index loaded once for this poll.
-
-        The database answers for what is stored; `_claimed` for stories this process registered
-        in a concurrent poll and may not have committed yet (one story reaching two feeds in one
-        cycle must alert once). Only the in-memory merge is under the lock, never a query.
-        """
-        if not found:
-            return []
-        since = now - STORY_MERGE_WINDOW
-        index = StoryIndex(
-            known=self.store.known_detection_ids([d.id for _, d in found]),
-            by_key=self.store.detections_by_story(
-                [k for k in (item_story_key(i) for i, _ in found) if k]
-            ),
-            recent=[story_ref_from_row(row) for row in self.store.recent_news(since)],
-        )
-        with self._claimed_lock:
-            index.absorb(self._claimed)
-            identified = [index.identify(item, det, now, since) for item, det in found]
-            if not dry_run:
-                self._claimed.absorb(index)
-                self._claimed.forget_before(since)
-        return identified
-
     def _gss(self, report: Report) -> str | None:
         council = self.judge.council_for(report)
         return council.gss_code if council else None
@@ -437,31 +407,3 @@ def judge_for(settings: Settings) -> Judge:
         aliases=settings.aliases,
         source_councils=settings.source_councils,
     )
-
-
-def _hold_incomplete(
-    source: str, found: list[tuple[Item, Detection]], held_before: Collection[str]
-) -> tuple[list[tuple[Item, Detection]], set[str]]:
-    """Detections without their item's link or title wait one poll for the whole item.
-
-    A feed cut mid-item (a truncated response still parses) yields an item without a link;
-    alerting it would send a story nobody can open, and the whole item arriving later merges
-    into it unsent. So it is left unstored and its key kept in the source's cursor; if the next
-    poll still lacks the link or title, what is there is alerted. Returns (kept, held keys).
-    """
-    kept, held = [], set()
-    for item, det in found:
-        if not item.url or not item.title.strip():
-            hold = item.key not in held_before
-            log.warning(
-                "source=%s %s item without its %s key=%s",
-                source,
-                "holding until the next poll an" if hold else "alerting, still incomplete, an",
-                "link" if not item.url else "title",
-                item.key,
-            )
-            if hold:
-                held.add(item.key)
-                continue
-        kept.append((item, det))
-    return kept, held

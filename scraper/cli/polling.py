@@ -18,6 +18,7 @@ from scraper.run.tasks import (
     failing_now,
     poll_once,
     preview,
+    web_server,
 )
 from scraper.settings.load import config_path
 
@@ -83,6 +84,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scraper.run.daemon import run_daemon
 
     return run_daemon(config_path(args.config))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web view alone, in the foreground, until Ctrl-C or SIGTERM."""
+    server = web_server(settings_from(args), args.listen)
+    print(f"serving the web view on http://{server.address}/ (Ctrl-C stops)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

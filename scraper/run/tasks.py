@@ -26,6 +26,18 @@ def open_store(settings: Settings) -> Store:
     return Store.open(settings.storage_url)
 
 
+def web_server(settings: Settings, listen: str | None) -> Any:
+    """`serve`: the web view alone on `listen` (else [daemon] listen, else 127.0.0.1:9108),
+    not yet started. Imported here so no other command loads the web stack."""
+    from scraper.web.app import Context
+    from scraper.web.server import WebServer
+
+    address = listen or settings.daemon.listen or "127.0.0.1:9108"
+    return WebServer(
+        address, Context(settings=lambda: settings, store=open_store(settings).reader())
+    )
+
+
 def check_source_names(settings: Settings, names: Sequence[str] | None) -> None:
     """A `--source` naming no enabled source is a usage error, before anything is fetched."""
     known = {s.name for s in settings.sources}

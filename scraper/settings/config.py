@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from scraper.alerts.channels import Channel
 from scraper.models import Council, HttpPolicy
 from scraper.settings.schema import (
@@ -67,6 +69,7 @@ class Settings:
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
     alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
+    web_token: SecretStr | None = None  # [web] token: asked of every web request but /healthz
 
     def http_policy(self) -> HttpPolicy:
         return self.http

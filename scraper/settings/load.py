@@ -85,6 +85,7 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         aliases=aliases,
         source_councils=source_councils,
         alert_channels=_build_channels(path, raw, channel_councils),
+        web_token=raw.web.token,
     )
 
 

@@ -287,10 +287,24 @@ ChannelConfig = WebhookChannelConfig | EmailChannelConfig
 _AnyChannel = Annotated[ChannelConfig, Field(discriminator="type")]
 
 
+class WebConfig(_Strict):
+    """The read-only web view; a token, when set, is asked of every request but /healthz."""
+
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _not_blank(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().strip():
+            raise ValueError("must not be empty (leave the key out to serve without a token)")
+        return v
+
+
 class FileConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     watchlist: WatchlistConfig
     sources: list[_AnySource] = Field(default_factory=list)
     alerts: list[_AnyChannel] = Field(default_factory=list)

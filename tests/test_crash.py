@@ -78,8 +78,14 @@ def check_crash(world: World, storage: str | None, failpoint: str, hooks: int, m
     )
     assert len(webhook_ids) == DETECTIONS and len(mail_ids) == DETECTIONS, "nothing lost"
     assert max(webhook_ids.values()) <= 2 and max(mail_ids.values()) <= 2
-    assert sum(webhook_ids.values()) - DETECTIONS == hooks
-    assert sum(mail_ids.values()) - DETECTIONS == mails
+    extra_hooks = sum(webhook_ids.values()) - DETECTIONS
+    extra_mails = sum(mail_ids.values()) - DETECTIONS
+    # The two channels send concurrently: a kill in one may also catch the other between a
+    # send and its mark, which repeats that one alert once (same id), never more.
+    hook_slack = 0 if failpoint.startswith(("after_detect", "after_commit", "after_webhook")) else 1
+    mail_slack = 0 if failpoint.startswith(("after_detect", "after_commit", "after_email")) else 1
+    assert hooks <= extra_hooks <= hooks + hook_slack, figures
+    assert mails <= extra_mails <= mails + mail_slack, figures
     posts = world.rx.posts("/hook")
     bodies: dict[str, set[bytes]] = {}
     for post in posts:

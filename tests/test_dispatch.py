@@ -629,3 +629,39 @@ def test_finish_leaves_a_retry_past_the_bound_queued(tmp_path: Path, rx: Receive
     assert (sent.delivered, sent.retried) == (0, 1) and sent.all_failed
     assert left == START + timedelta(seconds=120)
     assert b.row("hook").status == "failed"
+
+
+class TimedRecorder(Recorder):
+    """A Recorder that also notes when each message was accepted (time.monotonic())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.times.append(time.monotonic())
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_dispatch_digests_slow_relay_does_not_delay_another_digest(tmp_path: Path) -> None:
+    """A digest channel whose relay trickles its banner does not hold back another digest
+    channel's email; the slow one is cut at its own timeout."""
+    recorder = TimedRecorder()
+    extra = 'digest = "daily"\ndigest_at = "08:00"'
+    with (
+        Trickler(b"220 slow.example ESMTP\r\n", interval=0.2, read_first=False) as slow,
+        smtp_server(recorder) as smtp,
+    ):
+        channels = email("a-slow", slow.port, extra).replace("timeout = 10", "timeout = 2")
+        b = bench(
+            tmp_path, f"sqlite:///{tmp_path}/q.db", channels + email("b-ok", smtp.port, extra)
+        )
+        b.clock.to(london(2026, 11, 23, 9))
+        queue(b.store, b.settings, [detection(1)], b.clock())
+        b.clock.to(london(2026, 11, 24, 8, 0))
+        started = time.monotonic()
+        sent = b.dispatcher.dispatch_digests()
+        elapsed = time.monotonic() - started
+    assert (sent.delivered, sent.retried) == (1, 1)
+    assert recorder.times[0] - started < 1.0, "the healthy digest did not wait for the slow one"
+    assert elapsed >= 1.9

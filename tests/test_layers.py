@@ -11,7 +11,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "scraper"
 
 # module prefix imported -> the files allowed to import it
 ALLOWED = {
-    "requests": {"ingest/fetch.py", "ingest/fetch_state.py", "alerts/channels/webhook.py"},
+    "requests": {
+        "ingest/fetch.py",
+        "ingest/fetch_state.py",
+        "ingest/fetch_errors.py",
+        "alerts/channels/webhook.py",
+    },
     "smtplib": {"alerts/channels/email.py"},
     "sqlalchemy": {"store/", "run/leader.py"},  # leader: the PostgreSQL advisory lock
     "alembic": {"store/"},

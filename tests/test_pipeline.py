@@ -376,3 +376,30 @@ def test_fetch_reads_an_rdf_feed(tmp_path: Path, capsys: pytest.CaptureFixture[s
             ("Ofsted monitoring visit findings published", "monitoring_visit")
         ]
         assert found[0]["councils"][0]["gss_code"] == "E06000010"
+
+
+def test_fetch_reads_only_items_not_seen_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the baseline, a poll whose feed gained one entry judges and stores that entry
+    alone (the summary counts 1 item); a byte-identical body with no validators is unchanged."""
+    full = (FIXTURES / "news" / "communitycare_feed.xml").read_bytes()
+    first_item = re.search(rb"<item>.*?</item>", full, re.S)
+    assert first_item is not None
+    bodies = {"now": full.replace(first_item.group(0), b"", 1)}
+    with LocalServer() as server:
+        rss = {"Content-Type": "application/rss+xml"}  # no validators: no 304s, ever
+        server.route("/feed/", lambda _r: Response(body=bodies["now"], headers=rss))
+        config = write_config(tmp_path, feed_source("cc", server.url("/feed/")))
+
+        def poll() -> list[str]:
+            assert fetch(config) == 0
+            line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cc "))
+            return line.split()[1:3]
+
+        assert poll() == ["baseline", "4"]
+        bodies["now"] = full
+        assert poll() == ["ok", "1"]
+        assert poll() == ["not_modified", "0"]
+    store = Store.open(f"sqlite:///{tmp_path}/ow.db")
+    assert len(store.seen_keys("cc")) == 5

@@ -129,11 +129,14 @@ class Dispatcher:
         return total
 
     def dispatch_digests(self) -> DispatchSummary:
-        """Send each digest channel's gathered alerts once its slot (Europe/London) has come."""
-        total = DispatchSummary()
-        for ch in self.channels.values():
-            if ch.digest is not None:
-                total += send_digest(ch, self.settler, self.lease)
+        """Send each digest channel's gathered alerts once its slot (Europe/London) has come,
+        each digest channel in its own thread, like the alerts, so one slow relay stalls none."""
+        digests = [ch for ch in self.channels.values() if ch.digest is not None]
+        if not digests:
+            return DispatchSummary()
+        with ThreadPoolExecutor(len(digests), thread_name_prefix="digests") as pool:
+            futures = [pool.submit(send_digest, ch, self.settler, self.lease) for ch in digests]
+            total = sum((f.result() for f in futures), DispatchSummary())
         # A digest given up queued a notice for its owner: send it now, not on the next run.
         return total + self.dispatch_due() if total.dead else total
 

@@ -117,14 +117,22 @@ class Pipeline:
         self.fetcher.begin_cycle()  # hosts whose robots.txt failed last cycle are tried again
         self._honour_deferrals(self.store.states())
         workers = max(1, min(self.settings.http_policy().max_workers, len(sources)))
+        quiet: list[tuple[PollRecord, SourceState]] | None = None if dry_run else []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
             futures = {
                 s.name: pool.submit(
-                    self.poll_source, s, dry_run=dry_run, full_history=full_history, alert=alert
+                    self.poll_source,
+                    s,
+                    dry_run=dry_run,
+                    full_history=full_history,
+                    alert=alert,
+                    quiet=quiet,
                 )
                 for s in interleave_hosts(sources)
             }
             outcomes = tuple(futures[s.name].result() for s in sources)
+        if quiet:  # one transaction, so one disk sync, for every poll with nothing to alert on
+            self.store.record_polls(quiet, now=self.now(), routes=self.routes)
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
 
     def poll_source(
@@ -134,14 +142,19 @@ class Pipeline:
         dry_run: bool = False,
         full_history: bool = False,
         alert: bool = True,
+        quiet: list[tuple[PollRecord, SourceState]] | None = None,
     ) -> SourceOutcome:
+        """Poll and store one source. With `quiet`, a poll that found nothing to alert on is
+        appended there for the caller to store with the others (run_once does)."""
         started = time.monotonic()
         state = self.store.load_state(cfg.name)
         self._honour_deferrals([state])
         try:
             result = self._poll(cfg, state, full_history)
             baseline = (state.needs_baseline and not full_history) or not alert
-            return self._record(cfg, state, result, started, dry_run=dry_run, baseline=baseline)
+            return self._record(
+                cfg, state, result, started, dry_run=dry_run, baseline=baseline, quiet=quiet
+            )
         except HostDeferredError as exc:
             if not exc.asked:  # nothing was sent, so nothing failed: the state stays as it is
                 return self._deferred(cfg.name, exc, started)
@@ -164,6 +177,7 @@ class Pipeline:
             watched=self.settings.watched,
             now=self.now,
             full_history=full_history,
+            seen=lambda: self.store.seen_keys(cfg.name),  # only new items are judged and stored
         )
         return poll_counted(source, ctx)
 
@@ -223,16 +237,15 @@ class Pipeline:
         *,
         dry_run: bool,
         baseline: bool,
+        quiet: list[tuple[PollRecord, SourceState]] | None = None,
     ) -> SourceOutcome:
         now = self.now()
         record = self._detect(result, now, baseline=baseline, dry_run=dry_run, state=state)
-        if not dry_run:
-            failpoints.hit("after_detect")
-        new = self.store.record_poll(
-            record, old=state, now=now, routes=self.routes, dry_run=dry_run
-        )
-        if not dry_run:
-            failpoints.hit("after_commit")
+        if quiet is not None and not (record.detections or record.reports or result.errors):
+            quiet.append((record, state))  # a crash before it is stored loses only this work
+            new: list[Detection] = []
+        else:
+            new = self._store_now(record, state, now, dry_run=dry_run)
         status = (
             "failed"  # in part: what was read is stored, the failed parts are retried
             if result.errors
@@ -274,6 +287,18 @@ class Pipeline:
             requests=result.requests,
             partial=bool(result.errors),
         )
+
+    def _store_now(
+        self, record: PollRecord, state: SourceState, now: datetime, *, dry_run: bool
+    ) -> list[Detection]:
+        if not dry_run:
+            failpoints.hit("after_detect")
+        new = self.store.record_poll(
+            record, old=state, now=now, routes=self.routes, dry_run=dry_run
+        )
+        if not dry_run:
+            failpoints.hit("after_commit")
+        return new
 
     def _detect(
         self,

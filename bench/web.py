@@ -7,7 +7,8 @@
    serves the app on loopback as `serve` does, and times `/`, a council page and
    `/api/detections` (and the rest) over HTTP: median and 95th percentile of `--runs` requests.
 2. Starts `ofsted-watch run` twice in a subprocess on the same database, without the web view
-   (`listen = ""`) and with it (after every page has been served once), and compares VmRSS.
+   (`listen = ""`) and with it (after every page has been served three times), each once it
+   has polled a loopback Ofsted site and feed, and compares VmRSS.
 3. Seeds a database through the real CLI from the loopback Ofsted fixtures (tests/webkit.py)
    and measures the expected-visit rules on that stored history: for each past report, would
    the window computed the day before have contained it? By type.
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -118,14 +120,20 @@ def _flush(store: Store, batch: list[Any], dets: list[Any]) -> None:
         store.record_poll(rec, old=store.load_state(source), now=now, routes=lambda _d: [])
 
 
-def write_config(path: Path, db_url: str, watched: list[Council], listen: str) -> Path:
+def write_config(
+    path: Path, db_url: str, watched: list[Council], listen: str, world: str = "http://127.0.0.1:9"
+) -> Path:
+    """Sources named after the file (news-off, ofsted-on...): never polled in the database, so
+    each daemon polls them at once (against `world`, a loopback Ofsted site and feed)."""
+    tag = path.stem
     names = json.dumps([c.gss_code for c in watched])
     path.write_text(
         f'[storage]\nurl = "{db_url}"\n\n[daemon]\nlisten = "{listen}"\n\n'
+        "[http]\nallow_private = true\nmin_interval = 0\nretries = 0\n\n"
         f"[watchlist]\ncouncils = {names}\n\n"
-        '[[sources]]\nname = "news"\ntype = "feed"\nurl = "http://127.0.0.1:9/feed"\n'
-        'every = "1d"\n\n[[sources]]\nname = "ofsted"\ntype = "ofsted"\nevery = "1d"\n'
-        'base_url = "http://127.0.0.1:9"\n',
+        f'[[sources]]\nname = "news-{tag}"\ntype = "feed"\nurl = "{world}/news.xml"\n'
+        f'every = "1d"\n\n[[sources]]\nname = "ofsted-{tag}"\ntype = "ofsted"\nevery = "1d"\n'
+        f'base_url = "{world}"\nmin_interval = 0\n',
         encoding="utf-8",
     )
     return path
@@ -180,16 +188,23 @@ def bench_pages(config: Path, gss: str, runs: int) -> dict[str, tuple[float, flo
 def daemon_rss(config: Path, with_app: bool, pages: list[str]) -> float:
     """VmRSS (MB) of `ofsted-watch run` once active (and, with the app, after serving pages)."""
     log = config.with_suffix(".log")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     cmd = [sys.executable, "-m", "scraper", "--config", str(config), "run"]
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         text = ""
-        while "role=active" not in text:
+        # Measured once both sources have been polled: a working daemon, not an idle one
+        # (parsing loads lxml and the rest of the ingest stack either way).
+        tag = config.stem
+        while f"source=news-{tag}" not in text or f"source=ofsted-{tag}" not in text:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"daemon did not start:\n{log.read_text()[-2000:]}")
+                code = proc.poll()
+                if code is None:  # stuck: have it print where (PYTHONFAULTHANDLER)
+                    proc.send_signal(signal.SIGABRT)
+                    proc.wait(10)
+                raise SystemExit(f"daemon did not poll (exit {code}):\n{log.read_text()[:3000]}")
             time.sleep(0.2)
             text = log.read_text(errors="replace")
         if with_app:
@@ -260,9 +275,17 @@ def main() -> int:
 
         pages = ["/", f"/councils/{watched[0].gss_code}", "/api/detections", "/feed.atom"]
         pages += ["/calendar.ics", "/detections", "/sources", "/alerts", "/api/councils"]
-        without = daemon_rss(write_config(tmp / "off.toml", db_url, watched, ""), False, pages)
-        on_cfg = write_config(tmp / "on.toml", db_url, watched, "127.0.0.1:0")
-        with_app = daemon_rss(on_cfg, True, pages)
+        from tests.httpserver import LocalServer, Response
+        from tests.ofsted_world import OfstedWorld
+
+        with LocalServer() as server:
+            OfstedWorld(server)
+            server.route("/news.xml", Response.file("web/news_before.xml"))
+            world = server.url("").rstrip("/")
+            off_cfg = write_config(tmp / "off.toml", db_url, watched, "", world)
+            without = daemon_rss(off_cfg, False, pages)
+            on_cfg = write_config(tmp / "on.toml", db_url, watched, "127.0.0.1:0", world)
+            with_app = daemon_rss(on_cfg, True, pages)
         extra = with_app - without
         print(
             f"\ndaemon RSS: without the web view {without:.1f} MB, with it (every page served) "

@@ -27,6 +27,9 @@ from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
+# Quiet polls per transaction: a few disk syncs per fetch instead of one per source, without
+# holding a whole first poll's items in memory until the end (10,000 items: ~10 MB).
+QUIET_CHUNK = 50
 STORY_MERGE_WINDOW = timedelta(days=14)
 
 
@@ -98,6 +101,7 @@ class Pipeline:
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
         self._claimed_lock = threading.Lock()
+        self._quiet_lock = threading.Lock()
 
     def run_once(
         self,
@@ -130,8 +134,8 @@ class Pipeline:
                 for s in interleave_hosts(sources)
             }
             outcomes = tuple(futures[s.name].result() for s in sources)
-        if quiet:  # one transaction, so one disk sync, for every poll with nothing to alert on
-            self.store.record_polls(quiet, now=self.now(), routes=self.routes)
+        if quiet:
+            self._store_quiet(quiet, at_least=1)
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
 
     def poll_source(
@@ -242,6 +246,7 @@ class Pipeline:
         record = self._detect(result, now, baseline=baseline, dry_run=dry_run)
         if quiet is not None and not (record.detections or record.reports or result.errors):
             quiet.append((record, state))  # a crash before it is stored loses only this work
+            self._store_quiet(quiet, at_least=QUIET_CHUNK)
             new: list[Detection] = []
         else:
             new = self._store_now(record, state, now, dry_run=dry_run)
@@ -286,6 +291,16 @@ class Pipeline:
             requests=result.requests,
             partial=bool(result.errors),
         )
+
+    def _store_quiet(self, quiet: list[tuple[PollRecord, SourceState]], *, at_least: int) -> None:
+        """Store the quiet polls gathered so far in one transaction (one disk sync for all),
+        once there are `at_least` of them; polls appended meanwhile wait for the next one."""
+        with self._quiet_lock:
+            chunk = quiet[:]
+            if len(chunk) < at_least:
+                return
+            del quiet[: len(chunk)]
+        self.store.record_polls(chunk, now=self.now(), routes=self.routes)
 
     def _store_now(
         self, record: PollRecord, state: SourceState, now: datetime, *, dry_run: bool

@@ -27,6 +27,9 @@ from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
+# Quiet polls per transaction: a few disk syncs per fetch instead of one per source, without
+# holding a whole first poll's items in memory until the end (10,000 items: ~10 MB).
+QUIET_CHUNK = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ class Pipeline:
         self.judge = judge_for(settings)
         self.routes = router(settings.alert_channels)
         self.stories = StoryIdentity(store)
+        self._quiet_lock = threading.Lock()
         self._sources: dict[str, tuple[SourceConfig, Source, HttpPolicy]] = {}
         self._built_lock = threading.Lock()
         for cfg in settings.sources:
@@ -146,13 +150,13 @@ class Pipeline:
             # server); what finished is stored, and is reported as the partial result.
             pool.shutdown(wait=False, cancel_futures=True)
             if quiet:
-                self.store.record_polls(list(quiet), now=self.now(), routes=self.routes)
+                self._store_quiet(quiet, at_least=1)
             done = [futures[s.name] for s in sources]
             finished = tuple(f.result() for f in done if f.done() and not f.cancelled())
             raise Interrupted(RunSummary(finished, ()), len(sources)) from None
         pool.shutdown()
-        if quiet:  # one transaction, so one disk sync, for every poll with nothing to alert on
-            self.store.record_polls(quiet, now=self.now(), routes=self.routes)
+        if quiet:  # one transaction, so one disk sync, for the quiet polls not yet stored
+            self._store_quiet(quiet, at_least=1)
         return RunSummary(outcomes, tuple(d for o in outcomes for d in o.new))
 
     def poll_source(
@@ -287,6 +291,7 @@ class Pipeline:
             record = self._intake(record, now)
         if quiet is not None and not (record.detections or record.reports or result.errors):
             quiet.append((record, state))  # a crash before it is stored loses only this work
+            self._store_quiet(quiet, at_least=QUIET_CHUNK)
             new: list[Detection] = []
         else:
             new = self._store_now(record, state, now, dry_run=dry_run)
@@ -331,6 +336,16 @@ class Pipeline:
             requests=result.requests,
             partial=bool(result.errors),
         )
+
+    def _store_quiet(self, quiet: list[tuple[PollRecord, SourceState]], *, at_least: int) -> None:
+        """Store the quiet polls gathered so far in one transaction (one disk sync for all),
+        once there are `at_least` of them; polls appended meanwhile wait for the next one."""
+        with self._quiet_lock:
+            chunk = quiet[:]
+            if len(chunk) < at_least:
+                return
+            del quiet[: len(chunk)]
+        self.store.record_polls(chunk, now=self.now(), routes=self.routes)
 
     def _store_now(
         self, record: PollRecord, state: SourceState, now: datetime, *, dry_run: bool

@@ -120,6 +120,7 @@ detection_councils = Table(
     metadata,
     Column("detection_id", String(100), ForeignKey("detections.id"), primary_key=True),
     Column("gss_code", String(20), primary_key=True),
+    Index("ix_detection_councils_gss", "gss_code", "detection_id"),  # a council's detections
 )
 
 alerts = Table(

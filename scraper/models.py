@@ -13,13 +13,11 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from scraper.clock import iso_utc
+from scraper.clock import Clock, iso_utc
 
 REPORT_TYPES = ("monitoring_visit", "focused_visit", "inspection", "jtai", "area_send", "other")
 JUDGEMENTS = ("outstanding", "good", "requires_improvement", "inadequate")
 KINDS = ("ofsted_report", "news_article")
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

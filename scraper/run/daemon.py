@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.alerts.dispatch import Dispatcher
-from scraper.clock import LONDON, utcnow
+from scraper.clock import LONDON, Clock, utcnow
 from scraper.errors import ConfigError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.run.health import Metrics, health_report
@@ -57,7 +57,7 @@ class Daemon:
         self,
         config_path: str,
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Clock = utcnow,
         leader_check: float = LEADER_CHECK,
         stop_grace: float = STOP_GRACE,
     ) -> None:

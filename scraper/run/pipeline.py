@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from scraper import failpoints
 from scraper.alerts.routing import router
-from scraper.clock import iso_utc, utcnow
+from scraper.clock import Clock, iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, poll_counted, source_policy
@@ -98,7 +98,7 @@ class Pipeline:
         store: Store,
         fetcher: Fetcher,
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Clock = utcnow,
     ) -> None:
         self.settings = settings
         self.store = store

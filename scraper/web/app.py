@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from scraper.clock import LONDON, utcnow
+from scraper.clock import LONDON, Clock, utcnow
 from scraper.settings.config import Settings
 from scraper.store import Store
 
@@ -58,7 +58,7 @@ class Context:
 
     settings: Callable[[], Settings]
     store: Store
-    now: Callable[[], datetime] = utcnow
+    now: Clock = utcnow
     health: HealthFn | None = None
     metrics: Callable[[], bytes] | None = None
     live: Callable[[], dict[str, LivePoll]] = field(default=lambda: {})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from requests_hardened.ip_filter import InvalidIPAddress
 from scraper.alerts.channels.deadline import Deadline
 from scraper.alerts.channels.formats import FORMATS, clean, redact, render
 from scraper.alerts.channels.signing import decode_secret, hub_signature, sign, split_secrets
-from scraper.clock import utcnow
+from scraper.clock import Clock, utcnow
 from scraper.httputil import retry_after_seconds
 from scraper.models import AlertPayload, Delivery
 
@@ -87,7 +86,7 @@ def send_webhook(
     message_id: str,
     data: AlertPayload,
     *,
-    now: Callable[[], datetime] = utcnow,
+    now: Clock = utcnow,
     event_type: str = "detection.created",
     occurred: datetime | None = None,
 ) -> Delivery:
@@ -103,9 +102,7 @@ def send_webhook(
     return _finish(target, _post(target, body, headers, now))
 
 
-def _post(
-    target: WebhookTarget, body: bytes, headers: dict[str, str], now: Callable[[], datetime]
-) -> Delivery:
+def _post(target: WebhookTarget, body: bytes, headers: dict[str, str], now: Clock) -> Delivery:
     """POST within `timeout` seconds in all: a peer trickling its answer is cut at the limit."""
     with Deadline(target.timeout) as limit:
         try:
@@ -120,7 +117,7 @@ def _exchange(
     target: WebhookTarget,
     body: bytes,
     headers: dict[str, str],
-    now: Callable[[], datetime],
+    now: Clock,
     limit: Deadline,
 ) -> Delivery:
     started = time.monotonic()

@@ -3,7 +3,9 @@
 `OFSTED_WATCH_FAILPOINT=after_send` makes the process SIGKILL itself when it reaches that point,
 the way a power cut or the OOM killer would; `after_send:2` waits for the second time it is
 reached (a kill in the middle of a batch). Unset (always, in production) it costs one dict
-lookup. Points: after_detect, after_commit, after_claim, before_send, after_send.
+lookup. Points: after_detect, after_commit, after_claim, before_send, after_send, and
+after_webhook_send / after_email_send (channels send concurrently, so counting sends is only
+deterministic within one channel type).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from scraper.store.schema import alerts
 from tests.httpserver import FIXTURES, LocalServer, Request, Response
 from tests.receiver import Receiver, body_json, spec_verify
 from tests.smtpserver import Recorder, smtp_server
+from tests.trickle import Trickler
 
 EMPTY_RSS = re.compile(rb"<item>.*?</item>", re.S)
 FEEDS = {"kennet": "news/kennet_radio.xml", "google": "news/google_news_reading.xml"}
@@ -45,7 +47,9 @@ class World:
     def publish(self) -> None:
         self.full["on"] = True
 
-    def webhook(self, name: str, *replies: int, extra: str = "", fmt: str = "json") -> str:
+    def webhook(
+        self, name: str, *replies: int | Response, extra: str = "", fmt: str = "json"
+    ) -> str:
         secret = self.secrets.setdefault(name, generate_secret())
         url = self.rx.hook(f"/{name}", *replies)
         return (
@@ -85,6 +89,7 @@ respect_robots = false
 [daemon]
 listen = ""
 alert_lease = "1s"
+alert_wait = "1s"
 
 [watchlist]
 councils = ["West Berkshire", "Reading", "Bath and North East Somerset"]
@@ -119,11 +124,12 @@ def run(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
 
 
-def baseline_then_publish(world: World, config: Path) -> None:
+def baseline_then_publish(world: World, config: Path, code: int = 0) -> None:
+    """A baseline fetch sends nothing; the next finds the stories (exit 1: no alert got out)."""
     assert run(config, "fetch") == 0
     assert world.rx.posts() == [] and world.smtp.envelopes == []
     world.publish()
-    assert run(config, "fetch") == 0
+    assert run(config, "fetch") == code
 
 
 def store_of(world: World) -> Store:
@@ -215,7 +221,7 @@ def test_alerts_list_retry_and_test_from_the_cli(
     """`alerts list` shows a dead alert, `alerts retry ID` requeues it, the next fetch sends it,
     and `alerts test` reports the outcome in its exit code."""
     config = world.config(world.webhook("hook", 400) + world.webhook("flaky", 500, 500))
-    baseline_then_publish(world, config)
+    baseline_then_publish(world, config, code=1)
     capsys.readouterr()
     assert run(config, "alerts", "list", "--status", "dead", "--json") == 0
     (dead,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
@@ -289,3 +295,54 @@ def test_alerts_enable_after_410_from_the_cli(
         "re-enabled channel hook",
     ]
     assert store.disabled_channels() == []
+
+
+def test_alerts_test_is_clearly_a_test(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """`alerts test` says TEST in the webhook title and the email subject, names a watched
+    council, uses a fresh webhook-id each time, and an unknown name lists the channels."""
+    config = world.config(world.webhook("hook") + world.email("mail"))
+    assert run(config, "alerts", "test", "hook") == 0
+    assert run(config, "alerts", "test", "hook") == 0
+    first, second = (body_json(p) for p in world.rx.posts("/hook"))
+    ids = {p.headers["webhook-id"] for p in world.rx.posts("/hook")}
+    assert len(ids) == 2, "a fresh webhook-id each time, so receivers do not drop the second"
+    assert first["type"] == "detection.test" and first["data"]["title"].startswith("TEST")
+    assert first["data"]["councils"][0]["name"] == "West Berkshire"  # first on the watchlist
+    assert first["data"]["id"] != second["data"]["id"]
+    assert run(config, "alerts", "test", "mail") == 0
+    (envelope,) = world.smtp.envelopes
+    subject = email.message_from_bytes(envelope.original_content)["Subject"]
+    assert subject.startswith("[ofsted-watch] TEST")
+    capsys.readouterr()
+    assert run(config, "alerts", "test", "nope") == 2
+    assert "(configured: hook, mail)" in capsys.readouterr().err
+
+
+def test_alerts_test_to_a_silent_smtp_port_fails_in_seconds(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An email channel pointed at a port that never answers (timeout 30 s) fails the test
+    within about ten seconds, with the reason."""
+    with Trickler(b" ", interval=60, read_first=False) as silent:  # accepts, then says nothing
+        mail = world.email("mail").replace(
+            f"smtp_port = {world.smtp_port}", f"smtp_port = {silent.port}"
+        )
+        config = world.config(mail.replace("timeout = 10", "timeout = 30"))
+        started = time.monotonic()
+        assert run(config, "alerts", "test", "mail") == 1
+        elapsed = time.monotonic() - started
+    assert elapsed < 12, elapsed
+    assert "mail: retry (timed out after 10 s)" in capsys.readouterr().out
+
+
+def test_fetch_leaves_a_far_retry_queued_says_so_and_exits_1(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A receiver asking for an hour's pause is not waited for: fetch says the alert is left
+    queued and exits 1, since no alert got through."""
+    busy = Response(status=503, headers={"Retry-After": "3600"})
+    config = world.config(world.webhook("hook", busy))
+    baseline_then_publish(world, config, code=1)
+    out = capsys.readouterr().out
+    assert re.search(r"alerts: \d+ left queued; next attempt \d\d:\d\d:\d\d UTC", out)
+    assert {r.status for r in store_of(world).alerts()} == {"failed"}

@@ -28,15 +28,16 @@ world = e2e.world  # the e2e fixture: feed server, webhook receiver and aiosmtpd
 ROOT = Path(__file__).resolve().parent.parent
 DETECTIONS = 4  # the Google News fixture holds four stories about watched councils
 
-# (failpoint, extra webhook deliveries, extra emails). Sends go webhook 1-4, then email 5-8.
+# (failpoint, extra webhook deliveries, extra emails). The webhook and email channels send
+# concurrently, so the mid-batch and email cases count sends within one channel type.
 CASES = [
     ("after_detect", 0, 0),  # detections found, transaction not committed
     ("after_commit", 0, 0),  # detections and alert rows committed, nothing claimed
     ("after_claim", 0, 0),  # rows leased, nothing sent
     ("before_send", 0, 0),  # about to POST the first alert
-    ("after_send", 1, 0),  # first webhook sent, not marked
-    ("after_send:2", 1, 0),  # mid-batch: the second webhook sent, not marked
-    ("after_send:5", 0, 1),  # the first email sent, not marked
+    ("after_webhook_send", 1, 0),  # first webhook sent, not marked
+    ("after_webhook_send:2", 1, 0),  # mid-batch: the second webhook sent, not marked
+    ("after_email_send", 0, 1),  # the first email sent, not marked
 ]
 
 

@@ -36,6 +36,7 @@ from tests.httpserver import Response
 from tests.receiver import Receiver, body_json
 from tests.smtpserver import CertFiles, Recorder, make_cert, server_context, smtp_server
 from tests.test_formats import assert_snapshot
+from tests.trickle import Trickler
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday; London is on GMT in November
@@ -123,7 +124,7 @@ def queue(
         detections=[(d, None) for d in dets],
         baseline=False,
     )
-    routes = router(settings.channels, settings.channel_councils)
+    routes = router(settings.alert_channels)
     return store.record_poll(record, old=store.load_state("test"), now=now, routes=routes)
 
 
@@ -579,3 +580,88 @@ def test_dispatch_digests_given_up_tells_the_owner_once(tmp_path: Path, rx: Rece
         assert b.dispatcher.dispatch_digests() == DispatchSummary(delivered=1, dead=2)
     (notice,) = rx.posts("/owner")
     assert "could not deliver an alert to digest" in body_json(notice)["data"]["title"]
+
+
+# ---- one slow channel, and a one-off fetch finishing its deliveries -------------------------
+
+
+def test_dispatcher_slow_channel_does_not_delay_a_healthy_one(tmp_path: Path, rx: Receiver) -> None:
+    """While one channel's receiver trickles its answer, another channel's alert goes out at
+    once; the trickling one is cut at its own timeout."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    with Trickler(reply, interval=0.2) as slow:  # claimed first: its name sorts first
+        channels = webhook("a-slow", slow.url("/h"), "timeout = 2") + webhook(
+            "b-healthy", rx.hook("/healthy")
+        )
+        b = bench(tmp_path, f"sqlite:///{tmp_path}/w.db", channels)
+        queue(b.store, b.settings, [detection(1)], START)
+        started = time.monotonic()
+        sent = b.dispatcher.dispatch_due()
+        elapsed = time.monotonic() - started
+    (healthy,) = rx.posts("/healthy")
+    assert healthy.started - started < 1.0, "the healthy channel did not wait for the slow one"
+    assert elapsed >= 1.9 and (sent.delivered, sent.retried) == (1, 1)
+    assert b.row("a-slow").last_error == "timed out after 2 s"
+
+
+def test_finish_waits_for_a_retry_due_soon_then_delivers(tmp_path: Path, rx: Receiver) -> None:
+    """A 503 answered once is retried before a one-off run exits: waited on the clock passed in."""
+    b = bench(tmp_path, f"sqlite:///{tmp_path}/w.db", webhook("hook", rx.hook("/h", 503)))
+    queue(b.store, b.settings, [detection(1)], START)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        b.clock.advance(seconds)
+
+    sent, left = b.dispatcher.finish(30, sleep)
+    assert (sent.delivered, sent.retried, sent.dead, left) == (1, 0, 0, None)
+    assert len(sleeps) == 1 and 4.5 <= sleeps[0] <= 5.5  # the schedule's 5 s step, jittered
+    assert len(set(rx.ids("/h"))) == 1 and len(rx.posts("/h")) == 2
+
+
+def test_finish_leaves_a_retry_past_the_bound_queued(tmp_path: Path, rx: Receiver) -> None:
+    """A Retry-After beyond the bound is not waited for: the alert stays queued, due then."""
+    busy = Response(status=503, headers={"Retry-After": "120"})
+    b = bench(tmp_path, f"sqlite:///{tmp_path}/w.db", webhook("hook", rx.hook("/h", busy)))
+    queue(b.store, b.settings, [detection(1)], START)
+    sent, left = b.dispatcher.finish(30, lambda s: pytest.fail(f"slept {s}"))
+    assert (sent.delivered, sent.retried) == (0, 1) and sent.all_failed
+    assert left == START + timedelta(seconds=120)
+    assert b.row("hook").status == "failed"
+
+
+class TimedRecorder(Recorder):
+    """A Recorder that also notes when each message was accepted (time.monotonic())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.times.append(time.monotonic())
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_dispatch_digests_slow_relay_does_not_delay_another_digest(tmp_path: Path) -> None:
+    """A digest channel whose relay trickles its banner does not hold back another digest
+    channel's email; the slow one is cut at its own timeout."""
+    recorder = TimedRecorder()
+    extra = 'digest = "daily"\ndigest_at = "08:00"'
+    with (
+        Trickler(b"220 slow.example ESMTP\r\n", interval=0.2, read_first=False) as slow,
+        smtp_server(recorder) as smtp,
+    ):
+        channels = email("a-slow", slow.port, extra).replace("timeout = 10", "timeout = 2")
+        b = bench(
+            tmp_path, f"sqlite:///{tmp_path}/q.db", channels + email("b-ok", smtp.port, extra)
+        )
+        b.clock.to(london(2026, 11, 23, 9))
+        queue(b.store, b.settings, [detection(1)], b.clock())
+        b.clock.to(london(2026, 11, 24, 8, 0))
+        started = time.monotonic()
+        sent = b.dispatcher.dispatch_digests()
+        elapsed = time.monotonic() - started
+    assert (sent.delivered, sent.retried) == (1, 1)
+    assert recorder.times[0] - started < 1.0, "the healthy digest did not wait for the slow one"
+    assert elapsed >= 1.9

@@ -26,6 +26,7 @@ from tests.smtpserver import (
     smtp_server,
 )
 from tests.test_formats import FIXED_TIME, assert_snapshot, fixed_detection, with_councils
+from tests.trickle import Trickler
 
 USERNAME = "alerts-user-7f3a"
 PASSWORD = "pw-Zq81-very-secret"
@@ -310,3 +311,15 @@ def test_notice_subject_says_notice() -> None:
     line = item_line(fixed_detection(kind="channel_disabled", title="Channel hook disabled"))
     assert line.startswith("Notice: ") and "Channel hook disabled" in line
     assert item_line(fixed_detection(kind="news_article", title="Story")).startswith("News: ")
+
+
+def test_smtp_trickled_banner_is_cut_at_the_timeout() -> None:
+    """A server trickling its 220 banner a byte at a time is cut at `timeout`, not per read."""
+    banner = b"220 trickle.example ESMTP ready\r\n"
+    with Trickler(banner, interval=0.2, read_first=False) as peer:  # ~7 s; each read < 1 s
+        started = time.monotonic()
+        with SmtpSession(smtp_target(peer.port, timeout=1.0)) as session:
+            delivery = session.send(message(smtp_target(peer.port)))
+        elapsed = time.monotonic() - started
+    assert (delivery.outcome, delivery.detail) == ("retry", "timed out after 1 s")
+    assert elapsed < 2.5, elapsed

@@ -7,7 +7,7 @@ import json
 import time
 import tracemalloc
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,11 @@ import pytest
 from defusedxml import DefusedXmlException
 
 from scraper.errors import FetchError, ParseError
+from scraper.ingest.sources import poll_counted
 from scraper.ingest.sources.feed import FEED_ACCEPT, FeedSource, html_to_text, parse_feed
 from scraper.ingest.xmlsafe import UnsafeXmlError, check_no_entities, install_defused_parser
 from scraper.models import Fetched, PollContext, Validators
+from tests.fakefetch import FakeFetch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = sorted(
@@ -190,27 +192,6 @@ def test_html_to_text_strips_markup_scripts_and_double_escaping() -> None:
 # -- FeedSource.poll against our own Fetch seam --------------------------------------------
 
 
-@dataclass
-class FakeFetch:
-    """Implements the Fetch protocol with canned responses; records each call."""
-
-    responses: list[Fetched]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def get(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        max_bytes: int | None = None,
-        accept: str | None = None,
-    ) -> Fetched:
-        self.calls.append(
-            {"url": url, "validators": validators, "max_bytes": max_bytes, "accept": accept}
-        )
-        return self.responses.pop(0)
-
-
 def context(fetch: FakeFetch, validators: Mapping[str, Validators] | None = None) -> PollContext:
     return PollContext(
         fetch=fetch,
@@ -230,7 +211,8 @@ def test_feed_source_poll_returns_items_and_new_validators() -> None:
     fresh = Validators(etag='"v2"', last_modified="Wed, 27 Oct 2021 16:05:12 GMT")
     fetch = FakeFetch([Fetched(URL, 200, body, {"content-type": "application/rss+xml"},
                                validators=fresh)])  # fmt: skip
-    result = FeedSource("community-care", URL).poll(context(fetch, {URL: Validators(etag='"v1"')}))
+    source = FeedSource("community-care", URL)
+    result = poll_counted(source, context(fetch, {URL: Validators(etag='"v1"')}))
     assert len(result.items) == 5
     assert result.validators == {URL: fresh}
     assert not result.not_modified

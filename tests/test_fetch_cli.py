@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -163,3 +165,114 @@ def test_retry_after_is_remembered_by_the_next_fetch(
     assert [d["url"] for d in new] == ["https://news1.example.org/2026/11/story-1"]
     assert store.load_state("news").not_before is None
     store.close()
+
+
+def html_source(name: str, url: str, extra: str = "") -> str:
+    return (
+        f'\n[[sources]]\nname = "{name}"\ntype = "html"\nurl = "{url}"\n'
+        f'item = "article"\ntitle = "h2"\nlink = "a"\n{extra}\n'
+    )
+
+
+def test_html_page_of_nested_divs_fails_fast_and_clearly(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], local_server: LocalServer
+) -> None:
+    """10 MiB of unclosed nested <div> is refused by the 2 MiB HTML cap, and with max_bytes
+    raised past it, by the nesting limit: a clear error each, in well under a second's work."""
+    bomb = b"<html><body>" + b"<div>" * (10 * 1024 * 1024 // 5)
+    local_server.route("/bomb", Response(body=bomb, headers={"Content-Type": "text/html"}))
+    sources = html_source("capped", local_server.url("/bomb"))
+    sources += html_source("raised", local_server.url("/bomb?x=1"), "max_bytes = 16_000_000")
+    config = fetch_config(tmp_path / "c.toml", sqlite_url, sources)
+    started = time.monotonic()
+    assert main(["--config", str(config), "fetch"]) == 1
+    took = time.monotonic() - started
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "exceeds max_bytes 2097152" in lines["capped"]
+    assert "nested deeper than 255 levels" in lines["raised"]
+    assert took < 20  # about 1 s here; BeautifulSoup alone took 30-110 s and 1.2 GB
+
+
+TITLES = (
+    "Ofsted inspection rates West Berkshire children's services good",
+    "Monitoring visit: inspectors find slow progress for care leavers in West Berkshire",
+)
+
+
+def story(k: int) -> str:
+    """One WordPress-like RSS item about West Berkshire; its guid first, so a cut after the
+    title keeps the identity."""
+    return (
+        f'<item><guid isPermaLink="false">https://news{k}.example.org/?p={k}</guid>'
+        f"<title>{TITLES[k]}</title><link>https://news{k}.example.org/2026/11/story-{k}/</link>"
+        "<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate>"
+        "<description>Ofsted inspectors found West Berkshire Council's children's services had "
+        f"improved at monitoring visit number {k}.</description></item>"
+    )
+
+
+class Cuttable:
+    """An RSS feed of stories 0 and 1, served whole or cut just before story 1's <link>."""
+
+    def __init__(self) -> None:
+        self.stories = [0]
+        self.cut = False
+
+    def __call__(self, _request: Request) -> Response:
+        body = '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        body += "".join(story(k) for k in self.stories) + "</channel></rss>"
+        if self.cut:
+            body = body[: body.index("<link>https://news1.")]
+        return Response(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+
+def _fetch_json(config: str, capsys: pytest.CaptureFixture[str]) -> tuple[list[Any], str]:
+    code = main(["--config", config, "fetch", "--json", "--no-alerts"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    return [json.loads(line) for line in out.out.splitlines()], out.err
+
+
+@pytest.mark.parametrize("whole_next", [True, False])
+def test_item_cut_short_waits_a_poll_for_its_link(
+    tmp_path: Path,
+    sqlite_url: str,
+    capsys: pytest.CaptureFixture[str],
+    local_server: LocalServer,
+    whole_next: bool,
+) -> None:
+    """An item without a link (feed cut mid-item) is held; the next poll alerts it whole, or,
+    still cut, alerts what there is and says so."""
+    feed = Cuttable()
+    local_server.route("/feed", feed)
+    sources = feed_source("news", local_server.url("/feed"))
+    config = str(fetch_config(tmp_path / "c.toml", sqlite_url, sources))
+    assert _fetch_json(config, capsys)[0] == []  # the baseline
+    feed.stories, feed.cut = [0, 1], True
+    new, log = _fetch_json(config, capsys)
+    assert new == [] and "holding until the next poll an item without its link" in log
+    feed.cut = not whole_next
+    new, log = _fetch_json(config, capsys)
+    assert [d["title"] for d in new] == [TITLES[1]]
+    if whole_next:
+        assert new[0]["url"] == "https://news1.example.org/2026/11/story-1"
+    else:
+        assert new[0]["url"] is None and "alerting, still incomplete, an item" in log
+    assert _fetch_json(config, capsys)[0] == []  # once
+
+
+def test_request_counts_come_from_the_fetch_layer(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], local_server: LocalServer
+) -> None:
+    """A poll's request count is every request the host saw, robots.txt included."""
+    local_server.route("/feed", NewsFeed(1))
+    sources = feed_source("news", local_server.url("/feed"))
+    config = fetch_config(tmp_path / "c.toml", sqlite_url, sources, robots=True)
+    assert main(["--config", str(config), "--log-format", "json", "fetch"]) == 0
+    polls = [
+        json.loads(line)
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("{") and '"status"' in line and '"requests"' in line
+    ]
+    assert local_server.paths() == ["/robots.txt", "/feed"]
+    assert [(p["source"], p["requests"]) for p in polls] == [("news", 2)]

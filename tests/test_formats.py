@@ -155,3 +155,46 @@ def test_sample_detection_renders_in_every_format() -> None:
     for fmt in FORMATS:
         assert json.loads(render(fmt, data, event_type="detection.test", timestamp=FIXED_TIME))
     assert "ofsted-watch test alert" in data.title
+
+
+MARKDOWN_HOSTILE = (
+    "[Read the full report](http://phish.example) *bold* _it_ ~strike~ `code` | > # "
+    "<http://x> @everyone"
+)
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a rendered body, keys aside."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("fmt", ["discord", "teams"])
+def test_render_markdown_formats_escape_scraped_text(fmt: str) -> None:
+    """Discord and Teams get scraped text with every markdown link and format mark escaped and
+    bare URLs broken, so the only link is the one built from `url`; pinned as snapshots."""
+    council = {"name": "*Reading* [x](http://c.example)", "gss_code": None, "ofsted_urn": None}
+    data = with_councils(
+        fixed_detection(
+            kind="news_article", report_type=None, title=MARKDOWN_HOSTILE, summary=MARKDOWN_HOSTILE
+        ),
+        council,
+    )
+    rendered = render(fmt, data, event_type="detection.created", timestamp=FIXED_TIME)
+    assert_snapshot(f"webhook-{fmt}-hostile.json", rendered)
+    texts = _texts(json.loads(rendered))
+    scraped = [t for t in texts if "Read the full report" in t or "Reading" in t]
+    assert scraped, "the hostile text is shown"
+    for text in scraped:
+        assert "](" not in text and "http://" not in text and "@everyone" not in text
+        assert "\\[Read the full report\\]" in text or "\\*Reading\\*" in text
+        for mark in ("*", "_", "~", "`", "|", ">", "#", "<"):
+            assert all(text[i - 1] == "\\" for i, c in enumerate(text) if c == mark), mark
+    links = [t for t in texts if t.startswith("http")]
+    assert set(links) <= {"https://files.ofsted.gov.uk/v1/file/50000000", *_SCHEMA_URLS}
+
+
+_SCHEMA_URLS = {"http://adaptivecards.io/schemas/adaptive-card.json"}

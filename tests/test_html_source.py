@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scraper.errors import ParseError
-from scraper.ingest.sources.html import HtmlSelectors, HtmlSource, parse_html_page
+from scraper.ingest.sources.html import MAX_ELEMENTS, HtmlSelectors, HtmlSource, parse_html_page
 from scraper.models import Fetched, PollContext, Validators
+from tests.fakefetch import FakeFetch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = sorted(
@@ -118,25 +117,6 @@ def test_html_selectors_reject_invalid_css() -> None:
         HtmlSelectors(item="article", title="h2[", link="a")
 
 
-@dataclass
-class FakeFetch:
-    """Implements the Fetch protocol with canned responses; records each call."""
-
-    responses: list[Fetched]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def get(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        max_bytes: int | None = None,
-        accept: str | None = None,
-    ) -> Fetched:
-        self.calls.append({"url": url, "validators": validators, "accept": accept})
-        return self.responses.pop(0)
-
-
 def test_html_source_poll_parses_page_and_keeps_validators_on_304() -> None:
     """A 200 poll yields the page's items; the next 304 poll yields none and keeps validators."""
     body = b"<article><h2><a href='/news/1'>Ofsted visit</a></h2><time>12/01/2017</time></article>"
@@ -156,3 +136,12 @@ def test_html_source_poll_parses_page_and_keeps_validators_on_304() -> None:
     assert second.validators == {PAGE_URL: fresh}
     assert fetch.calls[1]["validators"] == fresh
     assert "text/html" in (fetch.calls[0]["accept"] or "")
+
+
+def test_html_page_with_too_many_elements_refused_before_parsing() -> None:
+    """A page past the element limit is refused by the streaming pass, quickly and clearly."""
+    body = b"<html><body>" + b"<p>x</p>" * (MAX_ELEMENTS + 10)
+    started = time.monotonic()
+    with pytest.raises(ParseError, match=f"more than {MAX_ELEMENTS} elements"):
+        parse_html_page(body, None, source="s", url="https://example.org/", selectors=SELECTORS)
+    assert time.monotonic() - started < 10  # about 0.3 s; BeautifulSoup needs many seconds

@@ -15,6 +15,7 @@ import pytest
 
 from scraper.errors import HostDeferredError, ParseError
 from scraper.ingest.fetch import Fetcher
+from scraper.ingest.sources import poll_counted
 from scraper.ingest.sources.ofsted import OfstedSource
 from scraper.models import Council, HttpPolicy, PollContext, SourceResult
 from tests.httpserver import LocalServer, Request, Response
@@ -120,7 +121,7 @@ def poll(
         now=lambda: datetime(2026, 11, 22, tzinfo=UTC),
         full_history=full_history,
     )
-    return OfstedSource("ofsted", site.server.url("")).poll(ctx)
+    return poll_counted(OfstedSource("ofsted", site.server.url("")), ctx)
 
 
 def test_poll_first_poll_reads_only_watched_councils(site: Site, fetcher: Fetcher) -> None:

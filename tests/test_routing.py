@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scraper.alerts.routing import router, wants
+from scraper.alerts.routing import router
 from scraper.judge.councils import load_register
 from scraper.models import Detection
 from scraper.settings.config import Settings
@@ -91,7 +91,7 @@ def det(councils: tuple[str, ...], kind: str = "ofsted_report", rtype: str | Non
 
 
 def names(settings: Settings, detection: Detection) -> list[str]:
-    return [r.channel for r in router(settings.channels, settings.channel_councils)(detection)]
+    return [r.channel for r in router(settings.alert_channels)(detection)]
 
 
 @pytest.mark.parametrize(
@@ -116,33 +116,30 @@ def test_router_sends_each_detection_only_where_it_belongs(
 
 def test_router_marks_digest_channels(settings: Settings) -> None:
     """A digest email channel's route carries its period so the row waits for the digest."""
-    routes = router(settings.channels, settings.channel_councils)(
-        det(("West Berkshire",), rtype="monitoring_visit")
-    )
+    routes = router(settings.alert_channels)(det(("West Berkshire",), rtype="monitoring_visit"))
     assert Route("digest", "weekly") in routes
     assert Route("all", None) in routes
 
 
 def test_wants_council_filter_matches_any_council_of_the_detection(settings: Settings) -> None:
     """A story naming several councils reaches a channel filtered on any one of them."""
-    reading = next(c for c in settings.channels if c.name == "reading")
-    councils = settings.channel_councils["reading"]
-    assert wants(reading, councils, det(("West Berkshire", "Reading")))
-    assert not wants(reading, councils, det(("West Berkshire",)))
+    reading = next(c for c in settings.alert_channels if c.name == "reading")
+    assert reading.wants(det(("West Berkshire", "Reading")))
+    assert not reading.wants(det(("West Berkshire",)))
 
 
 def test_wants_channel_without_filters_takes_everything(settings: Settings) -> None:
     """No filters means the whole watchlist, every type and both kinds."""
-    everything = next(c for c in settings.channels if c.name == "all")
+    everything = next(c for c in settings.alert_channels if c.name == "all")
     for kind in ("ofsted_report", "news_article"):
         for rtype in (None, "other", "jtai"):
-            assert wants(everything, None, det(("Reading",), kind, rtype))
+            assert everything.wants(det(("Reading",), kind, rtype))
 
 
 def test_wants_report_type_filter_drops_unknown_types(settings: Settings) -> None:
     """A channel asking for monitoring visits gets no story whose type is unknown."""
-    mv = next(c for c in settings.channels if c.name == "mv")
-    assert not wants(mv, None, det(("Reading",), "news_article", None))
+    mv = next(c for c in settings.alert_channels if c.name == "mv")
+    assert not mv.wants(det(("Reading",), "news_article", None))
 
 
 def test_channel_council_filter_accepts_codes_and_aliases(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from scraper.alerts.channels.signing import generate_secret
 from scraper.alerts.channels.webhook import WebhookTarget, parse_retry_after, send_webhook
 from tests.smtpserver import closed_port
 from tests.test_formats import fixed_detection
+from tests.trickle import Trickler
 
 SECRET = generate_secret()
 
@@ -292,3 +293,14 @@ def test_parse_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after("86400", now) == 3600.0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+def test_send_webhook_cuts_a_trickled_status_line_at_the_timeout() -> None:
+    """A receiver sending its status line a byte at a time is cut at `timeout`, whole exchange."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    with Trickler(reply, interval=0.2) as peer:  # ~12 s in all; no single read waits 1 s
+        started = time.monotonic()
+        delivery = send_webhook(target(peer.url("/hook"), timeout=1.0), "msg_t", fixed_detection())
+        elapsed = time.monotonic() - started
+    assert (delivery.outcome, delivery.detail) == ("retry", "timed out after 1 s")
+    assert elapsed < 2.5, elapsed

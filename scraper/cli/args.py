@@ -112,8 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "run",
-        help="the daemon: scheduled polls, alert dispatch, /healthz and /metrics",
+        help="the daemon: scheduled polls, alert dispatch, the web view with /healthz and /metrics",
         description="Example: ofsted-watch --log-format json run",
+    )
+
+    sv = sub.add_parser(
+        "serve",
+        help="the read-only web view alone: pages, feeds, JSON API, calendars",
+        description="Example: ofsted-watch serve --listen 127.0.0.1:9108",
+    )
+    sv.add_argument(
+        "--listen", metavar="HOST:PORT", help="default: [daemon] listen, else 127.0.0.1:9108"
     )
 
     b = sub.add_parser(

@@ -38,6 +38,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch": _command("polling", "cmd_fetch"),
     "test-source": _command("polling", "cmd_test_source"),
     "run": _command("polling", "cmd_run"),
+    "serve": _command("polling", "cmd_serve"),
     "backfill": _command("polling", "cmd_backfill"),
     "reports": _command("listing", "cmd_reports"),
     "detections": _command("listing", "cmd_detections"),

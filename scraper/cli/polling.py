@@ -18,6 +18,7 @@ from scraper.run.tasks import (
     failing_now,
     poll_once,
     preview,
+    web_server,
 )
 from scraper.settings.load import config_path
 
@@ -29,16 +30,24 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     check_source_names(settings, args.source)
     store = store_from(settings)
     summary = poll_once(settings, store, args.source, dry_run=args.dry_run)
-    sent = None if args.dry_run or args.no_alerts else deliver_now(settings, store)
+    done = None if args.dry_run or args.no_alerts else deliver_now(settings, store)
+    sent = done.sent if done else None
     out = sys.stderr if args.json else sys.stdout
     if args.json or args.dry_run:
         for det in summary.detections:
             print_json(det.payload().data())
     print_summary(summary, sent, out)
+    if done and done.left_until:
+        print(
+            f"alerts: {done.sent.retried} left queued; next attempt {done.left_until:%H:%M:%S} UTC "
+            "(sent by the next fetch or the daemon)",
+            file=out,
+        )
     if not args.dry_run:
         for failing in failing_now(settings, store):
             print(f"warning: {failing.describe()}", file=sys.stderr)
-    return 1 if summary.failed else 0
+    # Every alert failing is as much a failed run as a failing source: cron should notice.
+    return 1 if summary.failed or (sent is not None and sent.all_failed) else 0
 
 
 def print_summary(summary: RunSummary, sent: DispatchSummary | None, out: TextIO) -> None:
@@ -75,6 +84,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scraper.run.daemon import run_daemon
 
     return run_daemon(config_path(args.config))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web view alone, in the foreground, until Ctrl-C or SIGTERM."""
+    server = web_server(settings_from(args), args.listen)
+    print(f"serving the web view on http://{server.address}/ (Ctrl-C stops)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

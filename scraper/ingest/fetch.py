@@ -10,10 +10,8 @@ that shared state. Bodies are read with `raw.read1()` so a wall-clock deadline a
 
 from __future__ import annotations
 
-import errno
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,6 +33,7 @@ from scraper.errors import (
     TooLargeError,
 )
 from scraper.httputil import redact_text, redact_url, retry_after_seconds, sniff_encoding
+from scraper.ingest.fetch_errors import connection_failure
 from scraper.ingest.fetch_state import Counter, ExchangeGuard, FetchStats, Host, Shared
 from scraper.ingest.robots import MAX_ROBOTS_BYTES, Robots, parse_robots
 from scraper.models import Fetched, HttpPolicy, Validators
@@ -46,14 +45,6 @@ MAX_CRAWL_DELAY = 120.0  # a hostile Crawl-delay must not park a worker for hour
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
 _RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-_UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN})
-_UNREACHABLE_CAUSES: tuple[
-    tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...
-] = (
-    (ConnectionRefusedError, "connection refused"),
-    ((socket.gaierror, urllib3.exceptions.NameResolutionError), "its name does not resolve (DNS)"),
-    ((urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout), "connection timed out"),
-)
 _BODY_RETRYABLE = (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError)
 
 
@@ -258,7 +249,7 @@ class FetchView:
             raise BlockedAddressError(url, f"address {exc} is not public") from exc
         except _RETRYABLE as exc:
             self._check_deadline(url, started, guard, exc)
-            reason, unreachable = connection_failure(url, exc)
+            reason, unreachable = connection_failure(_host_key(url), exc)
             raise _Retry(reason, unreachable=unreachable) from exc
         except requests.RequestException as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
@@ -431,41 +422,6 @@ class Fetcher:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def connection_failure(url: str, exc: BaseException) -> tuple[str, bool]:
-    """The cause of a connection-level failure in plain words, and whether nothing answered.
-
-    requests wraps the real cause three or four levels deep (ConnectionError -> MaxRetryError
-    -> NewConnectionError -> ConnectionRefusedError); a user needs the innermost one.
-    """
-    host = _host_key(url)
-    causes = _causes(exc)
-    # Most specific first: urllib3's NewConnectionError subclasses ConnectTimeoutError.
-    for kinds, what in _UNREACHABLE_CAUSES:
-        if any(isinstance(c, kinds) for c in causes):
-            return f"cannot reach {host}: {what}", True
-    for cause in causes:
-        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
-            return f"cannot reach {host}: {cause.strerror or 'network unreachable'}", True
-    if isinstance(exc, requests.ConnectionError) and "Failed to resolve" in str(exc):
-        return f"cannot reach {host}: its name does not resolve (DNS)", True
-    return f"{type(exc).__name__}: {exc}", False
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc` and everything it wraps (cause, context, urllib3's `reason`, exception args)."""
-    seen: list[BaseException] = []
-    todo = [exc]
-    while todo and len(seen) < 20:
-        current = todo.pop(0)
-        if any(current is s for s in seen):
-            continue
-        seen.append(current)
-        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        inner += list(current.args)
-        todo += [e for e in inner if isinstance(e, BaseException)]
-    return seen
 
 
 def _check_scheme(url: str) -> None:

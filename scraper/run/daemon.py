@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -29,7 +29,7 @@ from scraper.alerts.dispatch import Dispatcher
 from scraper.clock import LONDON, utcnow
 from scraper.errors import ConfigError, ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.run.health import HealthServer, Metrics, health_report
+from scraper.run.health import Metrics, health_report
 from scraper.run.leader import Leadership, leadership, migration_lock
 from scraper.run.pipeline import Pipeline, SourceOutcome
 from scraper.run.schedule import missed_run, source_interval, source_trigger
@@ -38,6 +38,10 @@ from scraper.settings.config import Settings
 from scraper.settings.load import load_settings
 from scraper.settings.schema import SourceConfig
 from scraper.store import SourceState, Store
+
+if TYPE_CHECKING:
+    from scraper.web.app import LivePoll
+    from scraper.web.server import WebServer
 
 log = logging.getLogger(__name__)
 LEADER_CHECK = 5.0  # seconds between leadership checks: takeover well within a minute
@@ -84,7 +88,8 @@ class Daemon:
         self._backoff: dict[str, int] = {}  # source -> current back-off factor
         self._scheduled: dict[str, SourceConfig] = {}  # job id -> the source config it runs
         self._pipeline = Pipeline(self.settings, self.store, self.fetcher, now=now)
-        self.health: HealthServer | None = None
+        self.health: WebServer | None = None  # the web view, with /healthz and /metrics
+        self._last: dict[str, SourceOutcome] = {}  # source -> its last poll, for /sources
 
     # -- lifecycle ---------------------------------------------------------------------------
     def run(self) -> int:
@@ -115,7 +120,7 @@ class Daemon:
             self.lock.try_acquire()  # raises AlreadyRunningError naming the file
         listen = self.settings.daemon.listen
         if listen:
-            self.health = HealthServer(listen, self._health, self.metrics)
+            self.health = self._web_server(listen)
             self.health.start()
         self.scheduler.start()
         log.info(
@@ -125,6 +130,36 @@ class Daemon:
             len(self.settings.sources),
             extra={"event": "started", "pid": os.getpid()},
         )
+
+    def _web_server(self, listen: str) -> WebServer:
+        """The web view on `listen`; imported here so commands that serve nothing never load it."""
+        from scraper.web.app import Context
+        from scraper.web.server import WebServer
+
+        ctx = Context(
+            settings=lambda: self.settings,
+            store=self.store.reader(),
+            now=self.now,
+            health=self._health,
+            metrics=self.metrics.render,
+            live=self._live,
+        )
+        return WebServer(listen, ctx)
+
+    def _live(self) -> dict[str, LivePoll]:
+        """What the web view's /sources shows beyond the database: the last poll, the next one."""
+        from scraper.web.app import LivePoll
+
+        jobs = {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+        out = {}
+        for cfg in self.settings.sources:
+            last = self._last.get(cfg.name)
+            out[cfg.name] = LivePoll(
+                requests=last.requests if last else None,
+                items=last.items if last else None,
+                next_poll=jobs.get(f"poll:{cfg.name}"),
+            )
+        return out
 
     def serve(self) -> None:
         """The main loop: leadership checks and reloads until a stop is requested."""
@@ -299,6 +334,7 @@ class Daemon:
             return None
         self.fetcher.begin_cycle()  # a robots.txt failure blocks a host for one poll only
         outcome = self._pipeline.poll_source(cfg)
+        self._last[name] = outcome
         self.metrics.observe(outcome, self.now())
         self._apply_backoff(cfg, outcome)
         check_source(self.settings, self.store, cfg, self.now())

@@ -1,21 +1,19 @@
-"""/healthz and /metrics over a small threaded HTTP server (prometheus-client for the format)."""
+"""/healthz and /metrics: the daemon's health report and its Prometheus metrics.
+
+The web view (scraper/web) serves both on `[daemon] listen`, beside its pages.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from scraper.errors import ScraperError
 from scraper.store import Store
 
 if TYPE_CHECKING:
@@ -149,76 +147,3 @@ def health_report(
 
 def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
-class HealthServer:
-    """Serves /healthz (JSON) and /metrics (Prometheus text) from a daemon thread."""
-
-    def __init__(
-        self, listen: str, health: Callable[[], tuple[int, dict[str, Any]]], metrics: Metrics
-    ) -> None:
-        host, _, port = listen.rpartition(":")
-        handler = _handler(health, metrics)
-        try:
-            self.server = _Server((host.strip("[]"), int(port)), handler)
-        except OSError as exc:
-            raise ScraperError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
-        self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
-
-    @property
-    def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        host = str(host)
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    def start(self) -> None:
-        self.thread.start()
-        log.info(
-            "health endpoint listening on http://%s/healthz",
-            self.address,
-            extra={"event": "listening", "listen": self.address},
-        )
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class _Server(ThreadingHTTPServer):
-    """IPv4 or IPv6 by the host given; port 0 picks a free port (logged, see `address`)."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, handler)
-
-
-def _handler(
-    health: Callable[[], tuple[int, dict[str, Any]]], metrics: Metrics
-) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.split("?")[0] == "/healthz":
-                try:
-                    status, detail = health()
-                except Exception as exc:  # never let a probe see a traceback or hang
-                    log.warning("healthz failed", exc_info=True)
-                    status, detail = 503, {"status": "unhealthy", "error": type(exc).__name__}
-                self._send(status, "application/json", json.dumps(detail).encode())
-            elif self.path.split("?")[0] == "/metrics":
-                self._send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
-            else:
-                self._send(404, "text/plain", b"not found\n")
-
-        def _send(self, status: int, ctype: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("health %s", format % args)
-
-    return Handler

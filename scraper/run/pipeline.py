@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +18,8 @@ from scraper.alerts.routing import router
 from scraper.clock import Clock, iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
-from scraper.ingest.sources import build_source, source_policy
+from scraper.ingest.sources import build_source, poll_counted, source_policy
+from scraper.ingest.sources.feed import BODY_HASH
 from scraper.judge.detect import StoryIndex, item_story_key, story_ref_from_row, title_key
 from scraper.judge.verdict import Judge, Verdict
 from scraper.models import Detection, Item, PollContext, Report, SourceResult
@@ -27,6 +28,7 @@ from scraper.settings.schema import OfstedSourceConfig, SourceConfig
 from scraper.store import Deferral, PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
+HELD_KEY = "held_incomplete"  # cursor key: items held back for lacking a link or title
 # Quiet polls per transaction: a few disk syncs per fetch instead of one per source, without
 # holding a whole first poll's items in memory until the end (10,000 items: ~10 MB).
 QUIET_CHUNK = 50
@@ -97,7 +99,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.now = now
         self.judge = judge_for(settings)
-        self.routes = router(settings.channels, settings.channel_councils)
+        self.routes = router(settings.alert_channels)
         # Stories registered by this process's polls, until the database answers for them.
         self._claimed = StoryIndex()
         self._claimed_lock = threading.Lock()
@@ -182,7 +184,7 @@ class Pipeline:
             full_history=full_history,
             seen=lambda: self.store.seen_keys(cfg.name),  # only new items are judged and stored
         )
-        return source.poll(ctx)
+        return poll_counted(source, ctx)
 
     def _honour_deferrals(self, states: Sequence[SourceState]) -> None:
         """Hosts that asked an earlier run (Retry-After) to stay away are not asked now."""
@@ -243,7 +245,7 @@ class Pipeline:
         quiet: list[tuple[PollRecord, SourceState]] | None = None,
     ) -> SourceOutcome:
         now = self.now()
-        record = self._detect(result, now, baseline=baseline, dry_run=dry_run)
+        record = self._detect(result, now, baseline=baseline, dry_run=dry_run, state=state)
         if quiet is not None and not (record.detections or record.reports or result.errors):
             quiet.append((record, state))  # a crash before it is stored loses only this work
             self._store_quiet(quiet, at_least=QUIET_CHUNK)
@@ -315,11 +317,27 @@ class Pipeline:
         return new
 
     def _detect(
-        self, result: SourceResult, now: datetime, *, baseline: bool, dry_run: bool
+        self,
+        result: SourceResult,
+        now: datetime,
+        *,
+        baseline: bool,
+        dry_run: bool,
+        state: SourceState | None = None,
     ) -> PollRecord:
         """Items and reports -> detections, through the one judging path and story identity."""
         judged = [(item, self.judge.item(item, now)) for item in result.items]
         found = [(item, v.detection) for item, v in judged if v.detection is not None]
+        if not baseline and not result.not_modified:
+            old = state.cursor if state is not None else {}
+            found, held = _hold_incomplete(result.source, found, old.get(HELD_KEY) or ())
+            if held or old.get(HELD_KEY):
+                base = dict(result.cursor if result.cursor is not None else old)
+                kept_items = tuple(i for i in result.items if i.key not in held)
+                cursor = {**base, HELD_KEY: sorted(held)}
+                if held:  # an identical body must still be read next poll, for the second look
+                    cursor.pop(BODY_HASH, None)
+                result = replace(result, cursor=cursor, items=kept_items)
         ids = self._identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}
         for (item, _), det in zip(found, ids, strict=True):
@@ -375,6 +393,34 @@ def judge_for(settings: Settings) -> Judge:
     )
 
 
+def _hold_incomplete(
+    source: str, found: list[tuple[Item, Detection]], held_before: Collection[str]
+) -> tuple[list[tuple[Item, Detection]], set[str]]:
+    """Detections without their item's link or title wait one poll for the whole item.
+
+    A feed cut mid-item (a truncated response still parses) yields an item without a link;
+    alerting it would send a story nobody can open, and the whole item arriving later merges
+    into it unsent. So it is left unstored and its key kept in the source's cursor; if the next
+    poll still lacks the link or title, what is there is alerted. Returns (kept, held keys).
+    """
+    kept, held = [], set()
+    for item, det in found:
+        if not item.url or not item.title.strip():
+            hold = item.key not in held_before
+            log.warning(
+                "source=%s %s item without its %s key=%s",
+                source,
+                "holding until the next poll an" if hold else "alerting, still incomplete, an",
+                "link" if not item.url else "title",
+                item.key,
+            )
+            if hold:
+                held.add(item.key)
+                continue
+        kept.append((item, det))
+    return kept, held
+
+
 def preview_source(
     settings: Settings, fetcher: Fetcher, cfg: SourceConfig, *, now: Clock = utcnow
 ) -> list[dict[str, Any]]:
@@ -390,7 +436,7 @@ def preview_source(
         watched=settings.watched,
         now=now,
     )
-    result = build_source(cfg).poll(ctx)
+    result = poll_counted(build_source(cfg), ctx)
     judge, moment = judge_for(settings), now()
     rows = [_item_row(item, judge.item(item, moment, explain=True)) for item in result.items]
     rows += [

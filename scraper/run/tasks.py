@@ -4,8 +4,10 @@ them without touching the fetch layer, the dispatcher or the store's internals."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scraper.alerts.dispatch import Dispatcher, DispatchSummary
@@ -22,6 +24,18 @@ from scraper.store import Store
 def open_store(settings: Settings) -> Store:
     """The database named by the configuration, migrated to the current schema."""
     return Store.open(settings.storage_url)
+
+
+def web_server(settings: Settings, listen: str | None) -> Any:
+    """`serve`: the web view alone on `listen` (else [daemon] listen, else 127.0.0.1:9108),
+    not yet started. Imported here so no other command loads the web stack."""
+    from scraper.web.app import Context
+    from scraper.web.server import WebServer
+
+    address = listen or settings.daemon.listen or "127.0.0.1:9108"
+    return WebServer(
+        address, Context(settings=lambda: settings, store=open_store(settings).reader())
+    )
 
 
 def check_source_names(settings: Settings, names: Sequence[str] | None) -> None:
@@ -52,10 +66,22 @@ def failing_now(settings: Settings, store: Store) -> list[Failing]:
     return failing_sources(settings, store, utcnow())
 
 
-def deliver_now(settings: Settings, store: Store) -> DispatchSummary:
-    """Send what is due now, digests whose slot has come included."""
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """What a one-off delivery did, and when the first alert it left queued falls due."""
+
+    sent: DispatchSummary
+    left_until: datetime | None = None
+
+
+def deliver_now(
+    settings: Settings, store: Store, *, sleep: Callable[[float], None] = time.sleep
+) -> Deliveries:
+    """Send what is due now, digests whose slot has come included; wait for retries falling
+    due within `[daemon] alert_wait`, so a brief 503 does not hold an alert until the next run."""
     dispatcher = Dispatcher(settings, store)
-    return dispatcher.dispatch_due() + dispatcher.dispatch_digests()
+    sent, left = dispatcher.finish(settings.daemon.alert_wait.total_seconds(), sleep)
+    return Deliveries(sent + dispatcher.dispatch_digests(), left)
 
 
 def preview(settings: Settings, name: str) -> list[dict[str, Any]]:
@@ -73,9 +99,12 @@ def send_test(settings: Settings, store: Store, name: str) -> Delivery:
 
     channel = settings.channel(name)
     if channel is None:
-        raise ConfigError(settings.path, "alerts", f"no enabled channel named {name!r}")
+        names = ", ".join(c.name for c in settings.alert_channels) or "none"
+        raise ConfigError(
+            settings.path, "alerts", f"no enabled channel named {name!r} (configured: {names})"
+        )
     data = sample_detection(utcnow(), CouncilRef.of(settings.watched[0]))
-    return Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data)
+    return Dispatcher(settings, store).send_direct(channel, f"msg_{data.id}", data, test=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +124,7 @@ def upgrade_database(settings: Settings) -> Upgrade:
 
 
 __all__ = [
+    "Deliveries",
     "DispatchSummary",
     "Upgrade",
     "check_source_names",

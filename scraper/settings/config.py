@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic import SecretStr
+
+from scraper.alerts.channels import Channel
 from scraper.models import Council, HttpPolicy
 from scraper.settings.schema import (
-    Channel,
+    ChannelConfig,
     EmailChannelConfig,
     FeedSourceConfig,
     HtmlSourceConfig,
@@ -24,7 +27,7 @@ from scraper.settings.schema import (
 )
 
 __all__ = [
-    "Channel",
+    "ChannelConfig",
     "DaemonSettings",
     "EmailChannelConfig",
     "FeedSourceConfig",
@@ -46,6 +49,7 @@ class DaemonSettings:
     alert_lease: timedelta
     lock_id: int
     notify: tuple[str, ...] = ()  # channels told when a source starts or stops failing
+    alert_wait: timedelta = timedelta(seconds=30)  # a one-off fetch waits for retries this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,12 @@ class Settings:
     report_types: tuple[str, ...]
     channel_councils: Mapping[str, tuple[Council, ...] | None]  # channel name -> councils
     sources: tuple[SourceConfig, ...] = ()  # enabled ones, in file order
-    channels: tuple[Channel, ...] = ()  # enabled ones, in file order
+    channels: tuple[ChannelConfig, ...] = ()  # enabled ones as configured, in file order
     disabled_sources: tuple[SourceConfig, ...] = ()  # `test-source` may still try them
     aliases: Mapping[str, Council] = field(default_factory=dict)  # [watchlist] aliases
     source_councils: Mapping[str, tuple[Council, ...]] = field(default_factory=dict)  # by source
+    alert_channels: tuple[Channel, ...] = ()  # enabled ones built to send, once at load
+    web_token: SecretStr | None = None  # [web] token: asked of every web request but /healthz
 
     def http_policy(self) -> HttpPolicy:
         return self.http
@@ -74,4 +80,5 @@ class Settings:
         return next((s for s in pool if s.name == name), None)
 
     def channel(self, name: str) -> Channel | None:
-        return next((c for c in self.channels if c.name == name), None)
+        """The enabled channel called `name`, ready to send."""
+        return next((c for c in self.alert_channels if c.name == name), None)

@@ -16,11 +16,18 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from scraper.alerts.channels import Channel, build_channel
 from scraper.errors import ConfigError
 from scraper.judge.councils import Register, load_register
 from scraper.models import Council, HttpPolicy
 from scraper.settings.config import DaemonSettings, Settings
-from scraper.settings.schema import Channel, FileConfig, HttpConfig, SourceConfig, StorageConfig
+from scraper.settings.schema import (
+    ChannelConfig,
+    FileConfig,
+    HttpConfig,
+    SourceConfig,
+    StorageConfig,
+)
 
 DEFAULT_PATH = "config/ofsted-watch.toml"
 ENV_VAR = "OFSTED_WATCH_CONFIG"
@@ -66,7 +73,9 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         path=path,
         storage_url=storage_url(raw.storage, path),
         http=http_policy(raw.http),
-        daemon=DaemonSettings(d.listen, d.alert_every, d.alert_lease, d.lock_id, tuple(d.notify)),
+        daemon=DaemonSettings(
+            d.listen, d.alert_every, d.alert_lease, d.lock_id, tuple(d.notify), d.alert_wait
+        ),
         watched=watched,
         report_types=tuple(raw.watchlist.report_types),
         channel_councils=channel_councils,
@@ -75,7 +84,26 @@ def load_settings(path: str, *, environ: Mapping[str, str] | None = None) -> Set
         disabled_sources=tuple(s for s in raw.sources if not s.enabled),
         aliases=aliases,
         source_councils=source_councils,
+        alert_channels=_build_channels(path, raw, channel_councils),
+        web_token=raw.web.token,
     )
+
+
+def _build_channels(
+    path: str, raw: FileConfig, councils: Mapping[str, tuple[Council, ...] | None]
+) -> tuple[Channel, ...]:
+    """Sending targets built now, so a secret or setting that cannot work fails at load,
+    naming the channel (their errors never quote a secret)."""
+    built = []
+    for ch in raw.alerts:
+        if not ch.enabled:
+            continue
+        try:
+            built.append(build_channel(ch, councils.get(ch.name), raw.http.user_agent))
+        except ValueError as exc:
+            key = f"alerts.{ch.name}" + (".secret" if "secret" in str(exc) else "")
+            raise ConfigError(path, key, str(exc).removeprefix(f"alert {ch.name}: ")) from None
+    return tuple(built)
 
 
 def storage_url(storage: StorageConfig, config_file: str) -> str:
@@ -154,7 +182,7 @@ def _type_names(union: Any) -> tuple[str, ...]:
     return tuple(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
 
 
-_TYPE_TAGS = {"sources": _type_names(SourceConfig), "alerts": _type_names(Channel)}
+_TYPE_TAGS = {"sources": _type_names(SourceConfig), "alerts": _type_names(ChannelConfig)}
 
 
 def _first_error(path: str, exc: ValidationError, data: Any) -> ConfigError:
@@ -213,7 +241,7 @@ def _known_keys(data: Any, loc: Sequence[str | int]) -> list[str]:
             tag = data[loc[0]][loc[1]].get("type")
         except (KeyError, IndexError, TypeError, AttributeError):
             return []
-        union = SourceConfig if loc[0] == "sources" else Channel
+        union = SourceConfig if loc[0] == "sources" else ChannelConfig
         model = next((m for m in get_args(union) if (tag,) == _type_names_of(m)), None)
         rest = rest[2:]
     for part in rest:

@@ -145,6 +145,7 @@ class DaemonConfig(_Strict):
     listen: str = "127.0.0.1:9108"
     alert_every: Duration = timedelta(seconds=30)  # how often the dispatcher looks at the queue
     alert_lease: Duration = timedelta(minutes=5)  # a claimed alert not settled by then is resent
+    alert_wait: Duration = timedelta(seconds=30)  # a one-off fetch waits this long for a retry
     lock_id: int = 7_351_620  # PostgreSQL advisory lock key for leader election
     notify: list[str] = Field(default_factory=list)  # channels told when sources fail/recover
 
@@ -281,14 +282,29 @@ class EmailChannelConfig(_ChannelBase):
         return v
 
 
-Channel = WebhookChannelConfig | EmailChannelConfig
-_AnyChannel = Annotated[Channel, Field(discriminator="type")]
+# The TOML shape of an [[alerts]] entry; the sending Channel is built from it in alerts.channels.
+ChannelConfig = WebhookChannelConfig | EmailChannelConfig
+_AnyChannel = Annotated[ChannelConfig, Field(discriminator="type")]
+
+
+class WebConfig(_Strict):
+    """The read-only web view; a token, when set, is asked of every request but /healthz."""
+
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _not_blank(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().strip():
+            raise ValueError("must not be empty (leave the key out to serve without a token)")
+        return v
 
 
 class FileConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     watchlist: WatchlistConfig
     sources: list[_AnySource] = Field(default_factory=list)
     alerts: list[_AnyChannel] = Field(default_factory=list)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from scraper.models import AlertPayload, Detection, Item, Report, SourceResult
-from scraper.store import queue, records
+from scraper.store import queue, records, views
 from scraper.store.db import current_revision, make_engine, reading, transaction, upgrade
 from scraper.store.queue import AlertRow, DisabledChannel, Notice
 from scraper.store.records import Deferral, Route, SourceState
@@ -51,6 +51,16 @@ class Store:
         if migrate:
             upgrade(engine)
         return cls(engine)
+
+    def reader(self) -> Store:
+        """A second handle for the web view's reads. On SQLite it holds no connection between
+        requests (each one's page cache is freed with it), so the view costs the daemon little
+        memory at rest; PostgreSQL keeps the shared pool (the cache lives in the server)."""
+        if self.dialect != "sqlite":
+            return self
+        return Store(
+            make_engine(self.engine.url.render_as_string(hide_password=False), pooled=False)
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -283,9 +293,51 @@ class Store:
         row = self.detection(detection_id) if detection_id else None
         return records.payload(row) if row else None
 
+    def next_retry_at(self, channels: Sequence[str]) -> datetime | None:
+        """When the next alert waiting on these channels falls due, if any."""
+        with reading(self.engine) as conn:
+            return queue.next_retry_at(conn, channels)
+
     def queue_depth(self) -> dict[str, int]:
         with reading(self.engine) as conn:
             return queue.depth(conn)
+
+    # -- read-only views (the web app) -------------------------------------------------------
+    def detection_page(self, **filters: Any) -> list[dict[str, Any]]:
+        """A page of detections, newest first; see views.detection_page for the filters."""
+        with reading(self.engine) as conn:
+            return views.detection_page(conn, **filters)
+
+    def report_page(self, **filters: Any) -> list[dict[str, Any]]:
+        """A page of reports, newest publication first; see views.report_page."""
+        with reading(self.engine) as conn:
+            return views.report_page(conn, **filters)
+
+    def council_history(
+        self, urns: Sequence[str], gss_code: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A council's reports (oldest first) and news detections (newest first), read together."""
+        with reading(self.engine) as conn:
+            return views.council_reports(conn, urns), views.council_news(conn, gss_code)
+
+    def council_summaries(
+        self, urns: Sequence[str], gss_codes: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """For the overview: the councils' reports (without long text) and latest news each."""
+        with reading(self.engine) as conn:
+            return views.report_summaries(conn, urns), views.latest_news(conn, gss_codes)
+
+    def data_version(self) -> tuple[Any, ...]:
+        with reading(self.engine) as conn:
+            return views.data_version(conn)
+
+    def reports_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        with reading(self.engine) as conn:
+            return views.reports_by_id(conn, ids)
+
+    def report_anchors(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        with reading(self.engine) as conn:
+            return views.report_anchors(conn, keys)
 
 
 def _record_one(

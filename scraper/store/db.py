@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.schema import Table
 
 from scraper.errors import StoreError
@@ -22,14 +23,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
     """SQLite gets WAL, a busy timeout, FULL sync and BEGIN IMMEDIATE: concurrent writers wait
-    instead of failing, and a crash loses no commit."""
+    instead of failing, and a crash loses no commit. `pooled=False` (the web view's reads on
+    SQLite) opens a connection per transaction, so no page cache outlives a request."""
     if url.startswith("postgresql:"):
         url = "postgresql+psycopg:" + url.removeprefix("postgresql:")
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _rec: Any) -> None:

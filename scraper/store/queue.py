@@ -271,6 +271,16 @@ def requeue(conn: Connection, now: datetime, ids: Sequence[int] | None = None) -
     return int(res.rowcount)
 
 
+def next_retry_at(conn: Connection, channels: Sequence[str]) -> datetime | None:
+    """When the next non-digest alert on these channels falls due (None: nothing waiting)."""
+    stmt = select(func.min(alerts.c.next_attempt_at)).where(
+        alerts.c.status.in_(("pending", "failed")),
+        alerts.c.digest.is_(None),
+        alerts.c.channel.in_(list(channels)),
+    )
+    return utc(conn.execute(stmt).scalar())
+
+
 def depth(conn: Connection) -> dict[str, int]:
     counts = {s: 0 for s in ("pending", "sending", "delivered", "failed", "dead")}
     for status, n in conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status)):

@@ -8,67 +8,24 @@ is fine and the operator can fix the channel while the dispatcher backs off.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
 
+from scraper.alerts.channels.deadline import Deadline
 from scraper.alerts.channels.email_render import compose
 from scraper.alerts.channels.formats import clean, redact, sample_detection
+from scraper.alerts.channels.smtp_target import SmtpTarget
 from scraper.models import AlertPayload, Delivery
 
 log = logging.getLogger(__name__)
 
-SECURITY = ("none", "starttls", "tls")
 DETAIL_CHARS = 500
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpTarget:
-    """One `type = "email"` channel."""
-
-    name: str
-    host: str
-    port: int
-    security: str  # none | starttls | tls
-    username: str | None = field(repr=False)
-    password: str | None = field(repr=False)
-    sender: str
-    to: tuple[str, ...]
-    ca_file: str | None = None  # extra trusted CA (PEM), e.g. a private relay's
-    timeout: float = 30.0
-    list_id: str = "ofsted-watch"
-    unsubscribe: str | None = None  # https URL (one-click) or mailto:/address
-    helo: str | None = None  # EHLO name; None lets smtplib use the FQDN
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY:
-            raise ValueError(f"alert {self.name}: security must be one of {', '.join(SECURITY)}")
-        if self.security == "none" and not is_loopback(self.host):
-            raise ValueError(
-                f'alert {self.name}: security = "none" sends mail in plaintext and is only '
-                f'allowed to localhost; use "starttls" or "tls" for {self.host}'
-            )
-        if not self.to:
-            raise ValueError(f"alert {self.name}: no recipients")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"alert {self.name}: bad port {self.port}")
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IP literals (where plaintext SMTP is tolerable)."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def build_message(
@@ -130,20 +87,29 @@ class SmtpSession:
             smtp.close()
 
     def send(self, message: EmailMessage) -> Delivery:
-        """Send one message; reconnects once if the server dropped a reused connection."""
+        """Send one message within `timeout` seconds in all (connect, banner, every command,
+        the data); reconnects once if the server dropped a reused connection."""
+        with Deadline(self.target.timeout) as limit:
+            limit.watch(self._smtp.sock if self._smtp is not None else None)
+            delivery = self._send_within(message, limit)
+            limit.close()
+        if limit.expired and delivery.outcome != "delivered":
+            self._drop()
+            delivery = Delivery("retry", f"timed out after {self.target.timeout:g} s")
+        return self._finish(delivery)
+
+    def _send_within(self, message: EmailMessage, limit: Deadline) -> Delivery:
         reused = self._smtp is not None
         try:
-            delivery = self._send_once(message)
+            return self._send_once(message)
         except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             self._drop()
-            if not reused:
-                delivery = self._failure(exc)
-            else:
-                log.debug("smtp connection dropped, reconnecting channel=%s", self.target.name)
-                delivery = self._send_guarded(message)
+            if not reused or limit.expired:  # cut at the deadline: no second try
+                return self._failure(exc)
+            log.debug("smtp connection dropped, reconnecting channel=%s", self.target.name)
+            return self._send_guarded(message)
         except (smtplib.SMTPException, OSError) as exc:
-            delivery = self._failure(exc)
-        return self._finish(delivery)
+            return self._failure(exc)
 
     def _send_guarded(self, message: EmailMessage) -> Delivery:
         try:

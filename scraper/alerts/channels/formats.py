@@ -154,15 +154,33 @@ def render_slack(data: AlertPayload, event_type: str, timestamp: datetime) -> di
     return {"text": truncate(_mrkdwn(fallback), 3000), "blocks": blocks}
 
 
+# Discord and Teams render markdown in message text: every punctuation mark that can start
+# formatting or a link is backslash-escaped, and "://" is split with a zero-width space so a bare
+# URL in a headline is not auto-linked. The only links left are the ones built from `url`.
+_MARKDOWN = re.compile(r"([\\`*_~|>#\[\]()<-])")
+_ZWSP = "\u200b"
+
+
+def escape_markdown(text: str) -> str:
+    """Scraped text made inert for Discord and Teams markdown (shown as written)."""
+    escaped = _MARKDOWN.sub(r"\\\1", text).replace("://", ":" + _ZWSP + "//")
+    return escaped.replace("@", "@" + _ZWSP)  # no @everyone / @here, even as text
+
+
+def _md_facts(data: AlertPayload) -> list[tuple[str, str]]:
+    return [(name, escape_markdown(value)) for name, value in facts(data)]
+
+
 def render_teams(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """A message with one Adaptive Card 1.4, as Teams Workflows and incoming webhooks accept."""
-    title = title_line(data)
+    title = escape_markdown(title_line(data))
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True},
-        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts(data)]},
+        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in _md_facts(data)]},
     ]
     if data.summary:
-        body.append({"type": "TextBlock", "text": clean(data.summary, 2000), "wrap": True})
+        summary = escape_markdown(clean(data.summary, 2000))
+        body.append({"type": "TextBlock", "text": summary, "wrap": True})
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -182,19 +200,20 @@ def render_teams(data: AlertPayload, event_type: str, timestamp: datetime) -> di
 
 def render_discord(data: AlertPayload, event_type: str, timestamp: datetime) -> dict[str, Any]:
     """One embed within Discord's limits; `allowed_mentions` stops feed text pinging anyone."""
+    title = escape_markdown(title_line(data))
     embed: dict[str, Any] = {
-        "title": truncate(title_line(data), 256),
-        "description": truncate(clean(data.summary), 4096),
+        "title": truncate(title, 256),
+        "description": truncate(escape_markdown(clean(data.summary)), 4096),
         "fields": [
             {"name": truncate(k, 256), "value": truncate(v, 1024), "inline": True}
-            for k, v in facts(data)
+            for k, v in _md_facts(data)
         ][:25],
         "timestamp": iso_utc(timestamp),
     }
     url = safe_url(data.url)
     if url:
         embed["url"] = url
-    content = truncate(f"New on ofsted-watch: {title_line(data)}", 2000)
+    content = truncate(f"New on ofsted-watch: {title}", 2000)
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  a prefix, not a password
 MIN_SECRET_BYTES = 24  # the spec asks for 24-64 random bytes
+MAX_SECRET_BYTES = 64
 GENERATED_SECRET_BYTES = 32
 
 
@@ -24,13 +25,20 @@ class SecretError(ValueError):
 
 def decode_secret(secret: str) -> bytes:
     """The HMAC key: base64-decoded text after `whsec_` (padding optional, as the spec allows)."""
+    if not secret.strip().startswith(SECRET_PREFIX):
+        raise SecretError("webhook secret must start with whsec_ followed by base64")
     text = secret.strip().removeprefix(SECRET_PREFIX)
+    if not text:
+        raise SecretError("webhook secret has nothing after whsec_")
     try:
         key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SecretError("webhook secret is not whsec_<base64>") from exc
-    if len(key) < MIN_SECRET_BYTES:
-        raise SecretError(f"webhook secret is shorter than {MIN_SECRET_BYTES} bytes")
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise SecretError(
+            f"webhook secret decodes to {len(key)} bytes; Standard Webhooks secrets are "
+            f"{MIN_SECRET_BYTES}-{MAX_SECRET_BYTES} bytes"
+        )
     return key
 
 

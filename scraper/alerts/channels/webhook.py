@@ -20,6 +20,7 @@ import urllib3
 from requests_hardened import Config, HTTPSession  # no py.typed
 from requests_hardened.ip_filter import InvalidIPAddress
 
+from scraper.alerts.channels.deadline import Deadline
 from scraper.alerts.channels.formats import FORMATS, clean, redact, render
 from scraper.alerts.channels.signing import decode_secret, hub_signature, sign, split_secrets
 from scraper.clock import utcnow
@@ -105,31 +106,52 @@ def send_webhook(
 def _post(
     target: WebhookTarget, body: bytes, headers: dict[str, str], now: Callable[[], datetime]
 ) -> Delivery:
-    try:
-        with _session(target) as session:
-            response = session.post(
-                target.url,
-                data=body,
-                headers=headers,
-                timeout=(target.timeout, target.timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-            with response:
-                return judge(response, now(), deadline=time.monotonic() + target.timeout)
-    except InvalidIPAddress as exc:
+    """POST within `timeout` seconds in all: a peer trickling its answer is cut at the limit."""
+    with Deadline(target.timeout) as limit:
+        try:
+            return _exchange(target, body, headers, now, limit)
+        except requests.RequestException as exc:
+            if limit.expired:
+                return Delivery("retry", f"timed out after {target.timeout:g} s")
+            return _failed(target, exc)
+
+
+def _exchange(
+    target: WebhookTarget,
+    body: bytes,
+    headers: dict[str, str],
+    now: Callable[[], datetime],
+    limit: Deadline,
+) -> Delivery:
+    started = time.monotonic()
+    with _session(target) as session:
+        response = session.post(
+            target.url,
+            data=body,
+            headers=headers,
+            timeout=(target.timeout, target.timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+        with response:
+            delivery = judge(response, now(), deadline=started + target.timeout)
+            limit.close()  # before the session closes its sockets
+            return delivery
+
+
+def _failed(target: WebhookTarget, exc: requests.RequestException) -> Delivery:
+    if isinstance(exc, InvalidIPAddress):
         return Delivery(
             "rejected",
             f"refused: {target.host} resolves to internal address {exc} "
             "(loopback, private, link-local, CGNAT or unspecified); "
             "set allow_private = true to allow it",
         )
-    except requests.Timeout:
+    if isinstance(exc, requests.Timeout):
         return Delivery("retry", f"timed out after {target.timeout:g} s")
-    except requests.ConnectionError as exc:
+    if isinstance(exc, requests.ConnectionError):
         return Delivery("retry", f"connection failed: {_describe(exc, target)}")
-    except requests.RequestException as exc:
-        return Delivery("rejected", f"request refused: {_describe(exc, target)}")
+    return Delivery("rejected", f"request refused: {_describe(exc, target)}")
 
 
 def _session(target: WebhookTarget) -> requests.Session:

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from scraper.errors import FetchError, ParseError
+from scraper.errors import ParseError
 from scraper.httputil import redact_url, strip_userinfo
 from scraper.ingest.cpu import cpu_slot
 from scraper.ingest.dates import parse_uk_date
@@ -85,6 +85,10 @@ class ParsedFeed:
 
     items: tuple[Item, ...] = ()
     warnings: tuple[str, ...] = ()
+    # False when the body broke off or did not parse cleanly: the next poll must read the
+    # feed afresh (no conditional GET, no unchanged-body shortcut), or an item cut short
+    # would never be seen whole.
+    complete: bool = True
 
 
 # -- text helpers (shared with the html source) -------------------------------------------
@@ -179,8 +183,11 @@ def parse_feed(
     items = [
         _entry_item(entry, source=source, base=url, google=google, seen=seen) for entry in entries
     ]
+    warnings = _warnings(parsed)
     return ParsedFeed(
-        items=_collapse(item for item in items if item is not None), warnings=_warnings(parsed)
+        items=_collapse(item for item in items if item is not None),
+        warnings=warnings,
+        complete=not any(w.startswith("malformed") for w in warnings),
     )
 
 
@@ -362,10 +369,8 @@ def poll_url(
     if fetched.not_modified:
         kept = stored if fetched.validators.is_empty() else fetched.validators
         return SourceResult(
-            source=source, validators={key: kept or Validators()}, not_modified=True, requests=1
+            source=source, validators={key: kept or Validators()}, not_modified=True
         )
-    if not 200 <= fetched.status < 300:
-        raise FetchError(url, f"unexpected HTTP status {fetched.status}", status=fetched.status)
     digest = hashlib.sha256(fetched.body).hexdigest()
     if ctx.cursor.get(BODY_HASH) == digest:
         log.debug("unchanged body source=%s url=%s", source, key)
@@ -373,18 +378,17 @@ def poll_url(
             source=source,
             validators={key: fetched.validators},
             not_modified=True,
-            requests=1,
-            bytes_read=len(fetched.body),
         )
     parsed = parse(fetched)
-    log.debug("parsed source=%s url=%s items=%d", source, redact_url(url), len(parsed.items))
+    log.debug("parsed source=%s url=%s items=%d", source, key, len(parsed.items))
+    cursor = {k: v for k, v in ctx.cursor.items() if k != BODY_HASH}
+    if parsed.complete:
+        cursor[BODY_HASH] = digest
     return SourceResult(
         source=source,
         items=parsed.items,
-        validators={key: fetched.validators},
-        cursor={**ctx.cursor, BODY_HASH: digest},
-        requests=1,
-        bytes_read=len(fetched.body),
+        validators={key: fetched.validators if parsed.complete else Validators()},
+        cursor=cursor,
         warnings=parsed.warnings,
     )
 
@@ -392,9 +396,10 @@ def poll_url(
 class FeedSource:
     """`type = "feed"`: one RSS or Atom URL."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, *, max_bytes: int = FEED_MAX_BYTES) -> None:
         self.name = name
         self.url = url
+        self.max_bytes = max_bytes
 
     def __repr__(self) -> str:
         return f"FeedSource({self.name!r}, {self.url!r})"
@@ -405,7 +410,7 @@ class FeedSource:
             source=self.name,
             url=self.url,
             accept=FEED_ACCEPT,
-            max_bytes=FEED_MAX_BYTES,
+            max_bytes=self.max_bytes,
             parse=lambda fetched: self._parse(fetched, ctx.seen()),
         )
 

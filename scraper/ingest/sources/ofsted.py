@@ -37,7 +37,7 @@ from scraper.ingest.sources.ofsted_html import (
     parse_provider_page,
 )
 from scraper.ingest.sources.ofsted_pdf import NO_TEXT, PdfFacts, is_pdf, read_pdf
-from scraper.models import Fetch, Fetched, PollContext, Report, SourceResult, Validators
+from scraper.models import Fetch, PollContext, Report, SourceResult, Validators
 
 __all__ = [
     "ListingEntry",
@@ -56,21 +56,6 @@ SEARCH_PATH = (
 MAX_PAGES = 20  # about 153 LAs at 100 a page; anything past this is a pagination loop
 GONE = (404, 410)
 GRADED_TYPES = ("inspection", "other")  # report types whose PDF may state the council's grade
-
-
-@dataclass(slots=True)
-class _Counting:
-    """Wraps the fetch layer to count requests and bytes for the SourceResult."""
-
-    fetch: Fetch
-    requests: int = 0
-    bytes_read: int = 0
-
-    def get(self, url: str, **kwargs: Any) -> Fetched:
-        self.requests += 1
-        fetched = self.fetch.get(url, **kwargs)
-        self.bytes_read += len(fetched.body)
-        return fetched
 
 
 @dataclass(slots=True)
@@ -114,7 +99,7 @@ class OfstedSource:
     def poll(self, ctx: PollContext) -> SourceResult:
         """One poll: listing, changed provider pages, new PDFs. A failed listing keeps nothing;
         a failed council keeps its old memory while the others are read (see _read_council)."""
-        http = _Counting(ctx.fetch)
+        http = ctx.fetch  # counts come from the fetch view's own statistics, not from here
         listing = self._read_listing(ctx, http)
         memory = Memory.load(ctx.cursor)
         found = _Found()
@@ -130,11 +115,10 @@ class OfstedSource:
         reports, warnings, errors = found.reports, found.warnings, found.errors
         cursor = {**memory.dump(), "pages": listing.pages, "next": listing.next_of}
         log.info(
-            "ofsted poll source=%s listed=%d new_reports=%d requests=%d",
+            "ofsted poll source=%s listed=%d new_reports=%d",
             self.name,
             len(listing.entries),
             len(reports),
-            http.requests,
         )
         return SourceResult(
             source=self.name,
@@ -142,8 +126,6 @@ class OfstedSource:
             validators=listing.validators,
             cursor=cursor,
             not_modified=listing.all_not_modified and not reports,
-            requests=http.requests,
-            bytes_read=http.bytes_read,
             warnings=tuple(warnings),
             errors=tuple(errors),
         )
@@ -151,7 +133,7 @@ class OfstedSource:
     def _read_council(
         self,
         ctx: PollContext,
-        http: _Counting,
+        http: Fetch,
         entry: ListingEntry | None,
         *,
         memory: Memory,
@@ -184,7 +166,7 @@ class OfstedSource:
             found.warnings.append(_lagging_warning(entry))
             log.warning("%s", found.warnings[-1])
 
-    def _read_listing(self, ctx: PollContext, http: _Counting) -> _Listing:
+    def _read_listing(self, ctx: PollContext, http: Fetch) -> _Listing:
         """Follows a.pagination__next from the first page; a 304 page reuses the cursor copy."""
         listing = _Listing()
         remembered: Mapping[str, Any] = ctx.cursor.get("pages", {})
@@ -198,7 +180,6 @@ class OfstedSource:
             else:
                 if fetched.not_modified:  # validators without a remembered page: read it afresh
                     fetched = http.get(url, accept="text/html")
-                _require_ok(fetched, url)
                 listing.all_not_modified = False
                 entries, next_url = parse_listing(fetched.body, base_url=url, source=self.name)
                 if not fetched.validators.is_empty():
@@ -211,7 +192,7 @@ class OfstedSource:
         return listing
 
     def _read_provider(
-        self, ctx: PollContext, http: _Counting, entry: ListingEntry, memory: Memory
+        self, ctx: PollContext, http: Fetch, entry: ListingEntry, memory: Memory
     ) -> tuple[list[Report], bool]:
         """Reports on one provider page not seen before (all of them on backfill), and whether
         the page has caught up with the listing's "Latest report" date.
@@ -252,13 +233,10 @@ class OfstedSource:
                 seen.append(key)
         return reports, caught_up
 
-    def _provider_page(
-        self, http: _Counting, entry: ListingEntry
-    ) -> tuple[str, list[ProviderLink]]:
+    def _provider_page(self, http: Fetch, entry: ListingEntry) -> tuple[str, list[ProviderLink]]:
         """The provider's name and links; any failure is this council's (_CouncilFailure)."""
         try:
             fetched = http.get(entry.provider_url, accept="text/html")
-            _require_ok(fetched, entry.provider_url)
             return parse_provider_page(
                 fetched.body,
                 base_url=fetched.url or entry.provider_url,
@@ -270,7 +248,7 @@ class OfstedSource:
         except ScraperError as exc:
             raise _CouncilFailure("provider page", exc) from exc
 
-    def _report(self, http: _Counting, urn: str, council: str, link: ProviderLink) -> Report:
+    def _report(self, http: Fetch, urn: str, council: str, link: ProviderLink) -> Report:
         """One Report: the link's facts, confirmed or corrected by its PDF when readable."""
         try:
             available, facts = (
@@ -304,7 +282,7 @@ class OfstedSource:
             available=available,
         )
 
-    def _read_file(self, http: _Counting, url: str) -> tuple[bool, PdfFacts]:
+    def _read_file(self, http: Fetch, url: str) -> tuple[bool, PdfFacts]:
         """(available, facts); a gone file is unavailable, other failures propagate."""
         try:
             fetched = http.get(url, max_bytes=self.max_pdf_bytes, accept="application/pdf")
@@ -316,9 +294,6 @@ class OfstedSource:
                 log.warning("report file gone url=%s status=%s", url, exc.status)
                 return False, NO_TEXT
             raise
-        if fetched.status in GONE:
-            return False, NO_TEXT
-        _require_ok(fetched, url)
         if not is_pdf(fetched.body):
             log.warning("report file is not a PDF (Report not found page?) url=%s", url)
             return False, NO_TEXT
@@ -355,11 +330,6 @@ def report_type(link: ProviderLink, facts: PdfFacts) -> str:
     if link.report_type == "monitoring_visit" and facts.report_type == "focused_visit":
         return "focused_visit"
     return link.report_type
-
-
-def _require_ok(fetched: Fetched, url: str) -> None:
-    if not 200 <= fetched.status < 300:
-        raise FetchError(url, f"HTTP {fetched.status}", status=fetched.status)
 
 
 def _caught_up(entry: ListingEntry, links: Sequence[ProviderLink]) -> bool:

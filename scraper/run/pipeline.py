@@ -18,6 +18,7 @@ from scraper.clock import Clock, iso_utc, utcnow
 from scraper.errors import HostDeferredError, ScraperError
 from scraper.ingest.fetch import Fetcher
 from scraper.ingest.sources import build_source, poll_counted, source_policy
+from scraper.ingest.sources.feed import BODY_HASH
 from scraper.judge.detect import item_story_key, title_key
 from scraper.judge.verdict import Judge
 from scraper.models import Detection, HttpPolicy, PollContext, Report, Source, SourceResult
@@ -378,6 +379,8 @@ class Pipeline:
                 base = dict(result.cursor if result.cursor is not None else old)
                 kept_items = tuple(i for i in result.items if i.key not in held)
                 cursor = {**base, HELD_KEY: sorted(held)}
+                if held:  # an identical body must still be read next poll, for the second look
+                    cursor.pop(BODY_HASH, None)
                 result = replace(result, cursor=cursor, items=kept_items)
         ids = self.stories.identify(found, now, dry_run=dry_run)
         dets: dict[str, tuple[Detection, str | None]] = {}

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from scraper.cli.commands import main
 from tests.daemonkit import NewsFeed, feed, write_config
-from tests.httpserver import LocalServer
+from tests.httpserver import LocalServer, Response
 from tests.ofsted_world import OfstedWorld
 from tests.test_ofsted_e2e import write_config as ofsted_config
+
+RSS = {"Content-Type": "application/rss+xml"}
 
 
 @pytest.fixture
@@ -33,6 +35,7 @@ def _json(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[
 
 def _watch(config: Path, councils: list[str], lookback: str = "0d") -> None:
     text = config.read_text(encoding="utf-8")
+    text = "\n".join(x for x in text.split("\n") if not x.startswith("lookback = "))
     start = text.index("councils = ")
     end = text.index("\n", start)
     line = f"councils = {json.dumps(councils)}\nlookback = {json.dumps(lookback)}"
@@ -91,3 +94,68 @@ def test_new_source_first_poll_alerts_within_lookback(
         )
         alerted = _json(config, capsys, "fetch")
     assert len(alerted) == 2 and {d["source"] for d in alerted} == {"b"}
+
+
+def _news_rss(stories: list[tuple[str, str, str, int]]) -> bytes:
+    """An RSS feed of (key, title, description, days ago) items, dated from today."""
+    from email.utils import format_datetime
+
+    now = datetime.now(UTC)
+    items = "".join(
+        f"<item><title>{title}</title><link>https://news.example.org/{key}</link>"
+        f"<guid>https://news.example.org/{key}</guid><description>{text}</description>"
+        f"<pubDate>{format_datetime(now - timedelta(days=ago))}</pubDate></item>"
+        for key, title, text, ago in stories
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Local news</title>'
+        f"<link>https://news.example.org/</link><description>n</description>{items}"
+        "</channel></rss>"
+    ).encode()
+
+
+NEWS = [
+    (
+        "wb-old",
+        "Ofsted monitoring visit finds progress in West Berkshire children's services",
+        "Inspectors found West Berkshire Council's children's social care improving at their "
+        "latest monitoring visit.",
+        40,
+    ),
+    (
+        "wb-new",
+        "West Berkshire children's services still inadequate, Ofsted monitoring visit finds",
+        "The Ofsted monitoring visit letter says West Berkshire Council's help and protection "
+        "for children has not improved enough.",
+        3,
+    ),
+    (
+        "rdg",
+        "Ofsted says Reading children's services require improvement",
+        "Inspectors judged Reading's children's services to require improvement to be good.",
+        10,
+    ),
+]
+
+
+@pytest.mark.parametrize(("lookback", "alerted"), [("0d", []), ("14d", ["wb-new"])])
+def test_added_council_news_already_seen_is_taken_in_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lookback: str, alerted: list[str]
+) -> None:
+    """Stories already seen that name a council added later are judged again and recorded
+    silently, except those published within the lookback, which alert."""
+    with LocalServer() as server:
+        server.route("/news", Response(body=_news_rss(NEWS), headers=RSS))
+        config = write_config(
+            tmp_path / "c.toml", f"sqlite:///{tmp_path}/ow.db", feed("news", server.url("/news"))
+        )
+        _watch(config, ["Reading"])
+        assert _json(config, capsys, "fetch") == []  # the baseline
+        assert _json(config, capsys, "fetch") == []  # nothing new
+        _watch(config, ["Reading", "West Berkshire"], lookback)
+        _json(config, capsys, "fetch", "--no-alerts")
+        every = {d["url"].rsplit("/", 1)[-1] for d in _json(config, capsys, "detections", "--all")}
+        assert {"wb-old", "wb-new", "rdg"} <= every
+        loud = [d["url"].rsplit("/", 1)[-1] for d in _json(config, capsys, "detections")]
+        assert loud == alerted
+        assert _json(config, capsys, "fetch") == []  # taken in once: nothing again

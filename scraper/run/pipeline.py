@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,6 +22,7 @@ from scraper.ingest.sources.feed import BODY_HASH
 from scraper.judge.detect import item_story_key, title_key
 from scraper.judge.verdict import Judge
 from scraper.models import Detection, HttpPolicy, PollContext, Report, Source, SourceResult
+from scraper.run.intake import newly_watched, remember_watchlist, take_in_news
 from scraper.run.stories import HELD_KEY, StoryIdentity, hold_incomplete
 from scraper.settings.config import Settings
 from scraper.settings.schema import OfstedSourceConfig, SourceConfig
@@ -175,7 +176,9 @@ class Pipeline:
         state = self.store.load_state(cfg.name)
         self._honour_deferrals([state])
         try:
-            result = self._poll(cfg, state, full_history)
+            newly = newly_watched(cfg.type, state.cursor, self.settings.watched)
+            known = self.store.seen_keys(cfg.name) if newly else frozenset()
+            result = self._poll(cfg, state, full_history, reread=bool(newly))
             first = state.needs_baseline and not full_history
             baseline = first or not alert
             # A first poll and a newly watched council's history are silent but for what the
@@ -190,6 +193,7 @@ class Pipeline:
                 baseline=baseline,
                 lookback=lookback,
                 quiet=quiet,
+                known=known,
             )
         except HostDeferredError as exc:
             if not exc.asked:  # nothing was sent, so nothing failed: the state stays as it is
@@ -214,18 +218,25 @@ class Pipeline:
                 self._sources[cfg.name] = built
         return built[1], built[2]
 
-    def _poll(self, cfg: SourceConfig, state: SourceState, full_history: bool) -> SourceResult:
+    def _poll(
+        self, cfg: SourceConfig, state: SourceState, full_history: bool, *, reread: bool = False
+    ) -> SourceResult:
+        """One poll of a source. `reread` (the watchlist grew) asks for the whole feed again and
+        judges every item in it, stored before or not."""
         source, policy = self._built(cfg)
+        cursor = {k: v for k, v in state.cursor.items() if k != BODY_HASH or not reread}
         ctx = PollContext(
             fetch=self.fetcher.view(policy),
-            validators=state.validators,
-            cursor=state.cursor,
+            validators={} if reread else state.validators,
+            cursor=cursor,
             watched=self.settings.watched,
             now=self.now,
             full_history=full_history,
-            seen=lambda: self.store.seen_keys(cfg.name),  # only new items are judged and stored
+            # only new items are judged and stored, unless the watchlist grew
+            seen=frozenset if reread else (lambda: self.store.seen_keys(cfg.name)),
         )
-        return poll_counted(source, ctx)
+        result = poll_counted(source, ctx)
+        return remember_watchlist(cfg.type, result, state.cursor, self.settings.watched)
 
     def _honour_deferrals(self, states: Sequence[SourceState]) -> None:
         """Hosts that asked an earlier run (Retry-After) to stay away are not asked now."""
@@ -285,11 +296,14 @@ class Pipeline:
         baseline: bool,
         lookback: bool = False,
         quiet: list[tuple[PollRecord, SourceState]] | None = None,
+        known: Collection[str] = frozenset(),
     ) -> SourceOutcome:
         now = self.now()
         record = self._detect(result, now, baseline=baseline, dry_run=dry_run, state=state)
         if lookback:
             record = self._intake(record, now)
+        if known:  # items re-read for a newly watched council
+            record = take_in_news(record, known, self.settings.lookback, now)
         if quiet is not None and not (record.detections or record.reports or result.errors):
             quiet.append((record, state))  # a crash before it is stored loses only this work
             self._store_quiet(quiet, at_least=QUIET_CHUNK)

@@ -100,7 +100,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
             for i in range(args.sources):
                 daemon._poll_job(f"f{i}")
             daemon._dispatch_job()
-            if cycle % 100 == 0 or cycle in (1, args.cycles // 2):
+            if cycle % 100 == 0 or cycle in (1, args.cycles // 2, args.cycles):
                 status, _ = scrape(daemon)
                 assert status == 200, f"/healthz answered {status} at cycle {cycle}"
                 samples[cycle] = (rss_mb(), open_fds(), db_size_kb(db))

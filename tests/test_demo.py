@@ -30,3 +30,14 @@ def test_demo_runs_offline_and_prints_detections_and_one_alert(
     assert envelope.type == "detection.created"
     assert envelope.data.id == "ofsted:50000000"
     assert list(tmp_path.iterdir()) == []  # the temporary database is gone
+
+
+def test_demo_pages_are_the_test_fixtures_byte_for_byte() -> None:
+    """The demo replays packaged copies of test fixtures (package data cannot live in tests/);
+    the fixtures are the one source, and a copy that drifts from its fixture fails here."""
+    root = Path(__file__).resolve().parent.parent
+    demo = root / "scraper" / "data" / "demo"
+    fixtures = root / "tests" / "fixtures"
+    for page in sorted(demo.iterdir()):
+        matches = [f for f in fixtures.rglob(page.name) if f.read_bytes() == page.read_bytes()]
+        assert matches, f"{page.name} differs from every fixture of that name"
